@@ -1,0 +1,43 @@
+# Two entry points on a fresh machine with only Python 3.11 and make:
+#   make run   – set up .venv and refresh the warehouse from the bundled sample data
+#   make test  – set up .venv with dev extras and run the whole test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export REFERRAL_INSIGHTS_RAW_DIR ?= $(CURDIR)/data/sample
+export REFERRAL_INSIGHTS_WAREHOUSE ?= $(CURDIR)/data/warehouse/referral_insights.duckdb
+
+.PHONY: run test ui install lint clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Re-install only when the dependency list changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	@# pip's stderr (noisy warnings about this machine's extra index dirs) goes to a log shown on failure
+	$(BIN)/python -m pip install -q -e '.[dev]' 2>$(VENV)/pip.log || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/python -c "import orchestration, dagster, dbt.version, great_expectations" 
+	mkdir -p $(DAGSTER_HOME) && touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/referral-insights refresh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check orchestration tests
+
+ui: $(STAMP)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data/warehouse dbt_project/target dbt_project/logs .dagster_home

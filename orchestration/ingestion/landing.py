@@ -1,0 +1,93 @@
+"""The landing zone: which files are snapshots, of which source and date.
+
+Only `<raw dir>/<source>/<YYYY-MM-DD>.<ext>` files are snapshots. Anything else in a source folder
+is skipped with a warning; symlinks and names that would resolve outside the raw dir are refused,
+so ingestion never reads outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# source folder -> accepted file extensions
+SOURCE_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "referrals": (".jsonl", ".jsonl.gz"),
+    "solutions": (".jsonl", ".jsonl.gz"),
+    "marketplace_traffic": (".csv",),
+}
+
+_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})(\.[a-z.]+)$")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    source: str
+    path: Path
+    file_name: str  # relative to the raw dir, e.g. "referrals/2026-01-05.jsonl"
+    snapshot_date: dt.date
+    size: int
+    mtime_ns: int
+
+    @property
+    def fingerprint(self) -> tuple[int, int]:
+        """Cheap change detector: a re-landed file gets a new size or mtime."""
+        return (self.size, self.mtime_ns)
+
+
+@dataclass(frozen=True)
+class Landing:
+    files: list[LandedFile]
+    warnings: list[str]
+
+
+def snapshot_date_of(name: str, source: str) -> dt.date | None:
+    """The snapshot date a file name stands for, or None when it is not a snapshot name."""
+    match = _NAME.match(name)
+    if not match or match.group(2) not in SOURCE_EXTENSIONS[source]:
+        return None
+    try:
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def discover(raw_dir: Path) -> Landing:
+    """List the snapshot files under `raw_dir`, sorted by (source, date, name)."""
+    root = raw_dir.resolve()
+    files: list[LandedFile] = []
+    warnings: list[str] = []
+    if not root.is_dir():
+        return Landing([], [f"raw dir {raw_dir} does not exist"])
+    for source in SOURCE_EXTENSIONS:
+        folder = root / source
+        if folder.is_symlink():
+            warnings.append(f"{source}/: symlinked folder refused")
+            continue
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            rel = f"{source}/{path.name}"
+            if path.is_symlink():
+                warnings.append(f"{rel}: symlink refused (ingestion reads only files inside the raw dir)")
+                continue
+            if not path.is_file():
+                warnings.append(f"{rel}: not a regular file, ignored")
+                continue
+            if path.resolve().parent != folder:
+                warnings.append(f"{rel}: resolves outside the raw dir, refused")
+                continue
+            snapshot_date = snapshot_date_of(path.name, source)
+            if snapshot_date is None:
+                warnings.append(
+                    f"{rel}: not a snapshot file name (<YYYY-MM-DD>"
+                    f"{'|'.join(SOURCE_EXTENSIONS[source])}), ignored"
+                )
+                continue
+            stat = path.stat()
+            files.append(
+                LandedFile(source, path, rel, snapshot_date, stat.st_size, stat.st_mtime_ns)
+            )
+    return Landing(files, warnings)
