@@ -71,7 +71,9 @@ def discover(raw_dir: Path) -> Landing:
         for path in sorted(folder.iterdir()):
             rel = f"{source}/{path.name}"
             if path.is_symlink():
-                warnings.append(f"{rel}: symlink refused (ingestion reads only files inside the raw dir)")
+                warnings.append(
+                    f"{rel}: symlink refused (ingestion reads only files inside the raw dir)"
+                )
                 continue
             if not path.is_file():
                 warnings.append(f"{rel}: not a regular file, ignored")

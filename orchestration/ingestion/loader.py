@@ -9,7 +9,6 @@ sees it as not yet loaded (no manifest row with its fingerprint) and loads it ag
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -20,8 +19,8 @@ from orchestration.ingestion import readers, validation
 from orchestration.ingestion.landing import LandedFile
 from orchestration.ingestion.schema import ensure_raw_schema
 
-log = logging.getLogger(__name__)
-
+# Only the referral models are incremental, so only referral loads can invalidate them.
+INCREMENTAL_SOURCES = ("referrals",)
 # raw tables each source writes (the quarantine and manifest are shared)
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "referrals": ("referral_snapshots", "referral_registrations"),
@@ -48,7 +47,9 @@ class FileResult:
 
 def loaded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     ensure_raw_schema(con)
-    rows = con.execute("select file_name, file_size, file_mtime_ns from raw.ingested_files").fetchall()
+    rows = con.execute(
+        "select file_name, file_size, file_mtime_ns from raw.ingested_files"
+    ).fetchall()
     return {name: (size, mtime) for name, size, mtime in rows}
 
 
@@ -59,8 +60,39 @@ def changed_files(con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile]) -
 
 
 def load_files(con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile]) -> list[FileResult]:
+    """Load files in snapshot-date order, flagging loads that invalidate incremental history."""
     ensure_raw_schema(con)
-    return [load_file(con, f) for f in files]
+    results = []
+    for landed in sorted(files, key=lambda f: (f.snapshot_date, f.file_name)):
+        reason = _full_refresh_reason(con, landed) if landed.source in INCREMENTAL_SOURCES else None
+        results.append(load_file(con, landed))
+        if reason:
+            con.execute(
+                "insert into raw.full_refresh_requests values (?, ?, ?, ?)",
+                [
+                    landed.source,
+                    landed.file_name,
+                    reason,
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                ],
+            )
+    return results
+
+
+def _full_refresh_reason(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> str | None:
+    """Why loading this file changes already-built history, or None for a plain new snapshot."""
+    replaced, newest = con.execute(
+        """
+        select bool_or(file_name = $file_name), max(snapshot_date)
+        from raw.ingested_files where source = $source
+        """,
+        {"file_name": landed.file_name, "source": landed.source},
+    ).fetchone()
+    if replaced:
+        return "file re-landed"
+    if newest is not None and landed.snapshot_date <= newest:
+        return f"snapshot not newer than the latest loaded ({newest})"
+    return None
 
 
 def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
@@ -86,22 +118,7 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
         raise
     _record_manifest(con, landed, result, ingested_at)
     con.commit()
-    _log(result)
     return result
-
-
-def _log(result: FileResult) -> None:
-    if result.status == "failed":
-        log.error("%s: file could not be read: %s", result.file_name, result.error)
-        return
-    log.info(
-        "%s: %d records loaded, %d quarantined",
-        result.file_name,
-        result.records_loaded,
-        result.records_quarantined,
-    )
-    for message in result.first_errors:
-        log.warning("%s", message)
 
 
 def _delete_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> None:
@@ -146,7 +163,9 @@ def _load_batch(con, loader, batch: pa.RecordBatch, landed, ingested_at, result)
         result.records_loaded += loaded
         result.records_quarantined += quarantined
         if len(result.first_errors) < MAX_REPORTED_ERRORS:
-            result.first_errors += _first_errors(con, landed, MAX_REPORTED_ERRORS - len(result.first_errors))
+            result.first_errors += _first_errors(
+                con, landed, MAX_REPORTED_ERRORS - len(result.first_errors)
+            )
     finally:
         con.unregister("_landed_batch")
 
@@ -171,7 +190,11 @@ def _quarantine(con, source: str, relation: str, params) -> int:
         select $source, $source_file, line_number, error.field, error.reason, raw_record, $ingested_at
         from {relation} where error is not null
         """,
-        {"source": source, "source_file": params["source_file"], "ingested_at": params["ingested_at"]},
+        {
+            "source": source,
+            "source_file": params["source_file"],
+            "ingested_at": params["ingested_at"],
+        },
     ).fetchone()[0]
 
 
@@ -264,7 +287,10 @@ class _TrafficSource:
 _LOADERS = {
     "referrals": _ReferralSource(),
     "solutions": _JsonSource(
-        "solutions", "solution_snapshots", validation.SOLUTION_FIELDS, validation.solution_validation_sql
+        "solutions",
+        "solution_snapshots",
+        validation.SOLUTION_FIELDS,
+        validation.solution_validation_sql,
     ),
     "marketplace_traffic": _TrafficSource(),
 }

@@ -110,6 +110,15 @@ create table if not exists raw.ingested_files (
     error varchar,
     ingested_at timestamp not null
 )""",
+    # Files whose load invalidates incrementally built history (a re-landed file, or a snapshot
+    # older than one already loaded): the next dbt build runs --full-refresh, then clears them.
+    "full_refresh_requests": """
+create table if not exists raw.full_refresh_requests (
+    source varchar not null,
+    file_name varchar not null,
+    reason varchar not null,
+    requested_at timestamp not null
+)""",
 }
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The rules are checked in this order; the first one a record breaks is its reason.
-ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?"
+ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?"
+)
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 JSON_NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 
@@ -92,7 +94,13 @@ SOLUTION_FIELDS: tuple[Field, ...] = (
         "enum",
         values=("IP", "Service", "ManagedService", "Device"),
     ),
-    Field("publishStatus", "publish_status", "enum", required=True, values=("Live", "Draft", "Delisted")),
+    Field(
+        "publishStatus",
+        "publish_status",
+        "enum",
+        required=True,
+        values=("Live", "Draft", "Delisted"),
+    ),
     Field(
         "coSellStatus",
         "co_sell_status",
@@ -111,9 +119,9 @@ def _lit(text: str) -> str:
 
 def _type_word(t: str) -> str:
     return (
-        "case {t} when 'VARCHAR' then 'string' when 'OBJECT' then 'object' when 'ARRAY' "
+        f"case {t} when 'VARCHAR' then 'string' when 'OBJECT' then 'object' when 'ARRAY' "
         "then 'array' when 'BOOLEAN' then 'boolean' else 'number' end"
-    ).format(t=t)
+    )
 
 
 class JsonRecordSql:
@@ -164,10 +172,14 @@ class JsonRecordSql:
         for i, f in fields:
             if not f.required:
                 continue
-            out.append((f"not {self._present(i)}", self._named(i, "'required field missing or null'")))
+            out.append(
+                (f"not {self._present(i)}", self._named(i, "'required field missing or null'"))
+            )
             expected = "string" if f.kind in ("string", "enum", "timestamp") else "number"
-            ok_type = f"{self._t(i)} = 'VARCHAR'" if expected == "string" else (
-                f"{self._t(i)} in {JSON_NUMBER_TYPES}"
+            ok_type = (
+                f"{self._t(i)} = 'VARCHAR'"
+                if expected == "string"
+                else (f"{self._t(i)} in {JSON_NUMBER_TYPES}")
             )
             out.append(
                 (
@@ -178,7 +190,9 @@ class JsonRecordSql:
                 )
             )
             if f.kind == "string":
-                out.append((f"trim({self._v(i)}) = ''", self._named(i, "'required field is empty'")))
+                out.append(
+                    (f"trim({self._v(i)}) = ''", self._named(i, "'required field is empty'"))
+                )
         # 2. enum values outside their list (optional enums too)
         for i, f in fields:
             if f.kind != "enum":

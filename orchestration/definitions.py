@@ -1,0 +1,19 @@
+"""The one Dagster code location of Referral Insights: ingest → dbt → (quality, publish)."""
+
+import dagster as dg
+
+from orchestration.defs.automation import daily_refresh_schedule, landed_files_sensor
+from orchestration.defs.dbt import dbt_models
+from orchestration.defs.ingestion import INGEST_ASSETS, INGEST_BOOKKEEPING
+from orchestration.defs.jobs import refresh_job, transform_job
+from orchestration.defs.resources import build_resources
+
+defs = dg.Definitions(
+    assets=[*INGEST_ASSETS, *INGEST_BOOKKEEPING, dbt_models],
+    jobs=[refresh_job, transform_job],
+    schedules=[daily_refresh_schedule],
+    sensors=[landed_files_sensor],
+    resources=build_resources(),
+    # DuckDB allows a single writing process: run every step in the run's own process.
+    executor=dg.in_process_executor,
+)

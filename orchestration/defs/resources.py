@@ -1,0 +1,32 @@
+"""Resources: the warehouse (DuckDB), the landing zone and dbt, configured from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from orchestration import settings
+from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project
+
+
+class LandingZone(dg.ConfigurableResource):
+    """The raw dir files land in (raw-contract.md); ingestion reads nothing outside it."""
+
+    raw_dir: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.raw_dir).resolve()
+
+
+def build_resources() -> dict:
+    warehouse = dg.EnvVar(settings.WAREHOUSE_ENV)
+    return {
+        # One writer at a time: DuckDB locks the file; runs use the in-process executor.
+        "warehouse": DuckDBResource(database=warehouse, connection_config={"memory_limit": "3GB"}),
+        "landing_zone": LandingZone(raw_dir=dg.EnvVar(settings.RAW_DIR_ENV)),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+    }
