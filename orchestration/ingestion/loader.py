@@ -102,22 +102,25 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
     result = FileResult(landed.source, landed.file_name, landed.snapshot_date, "loaded")
     con.begin()
     try:
-        _delete_file(con, landed)
-        loader = _LOADERS[landed.source]
-        for batch in loader.batches(landed):
-            _load_batch(con, loader, batch, landed, ingested_at, result)
-    except readers.UnreadableFile as exc:
-        con.rollback()
-        result = FileResult(
-            landed.source, landed.file_name, landed.snapshot_date, "failed", error=str(exc)
-        )
-        con.begin()
-        _delete_file(con, landed)
+        try:
+            _delete_file(con, landed)
+            loader = _LOADERS[landed.source]
+            for batch in loader.batches(landed):
+                _load_batch(con, loader, batch, landed, ingested_at, result)
+        except readers.UnreadableFile as exc:
+            # Drop the partial load, keep the failure: the file's earlier rows go too, since
+            # the landing zone no longer holds the file they came from.
+            con.rollback()
+            con.begin()
+            _delete_file(con, landed)
+            result = FileResult(
+                landed.source, landed.file_name, landed.snapshot_date, "failed", error=str(exc)
+            )
+        _record_manifest(con, landed, result, ingested_at)
+        con.commit()
     except BaseException:
         con.rollback()
         raise
-    _record_manifest(con, landed, result, ingested_at)
-    con.commit()
     return result
 
 
@@ -159,6 +162,7 @@ def _load_batch(con, loader, batch: pa.RecordBatch, landed, ingested_at, result)
             "create or replace temp table _validated as " + loader.validation_sql("_landed_batch"),
             {"snapshot_end": params["snapshot_end"]},
         )
+        _escape_invalid_utf8(con, batch)
         loaded, quarantined = loader.insert(con, params)
         result.records_loaded += loaded
         result.records_quarantined += quarantined
@@ -168,6 +172,24 @@ def _load_batch(con, loader, batch: pa.RecordBatch, landed, ingested_at, result)
             )
     finally:
         con.unregister("_landed_batch")
+
+
+def _escape_invalid_utf8(con, batch: pa.RecordBatch) -> None:
+    """Give lines that are not UTF-8 a readable raw_record (bad bytes as \\xNN). Such lines are
+    rare, so only they are decoded in Python, after DuckDB found them."""
+    bad = con.execute(
+        "select line_number from _landed_batch where try(decode(raw)) is null"
+    ).fetchall()
+    if not bad:
+        return
+    numbers = {n for (n,) in bad}
+    first = batch.column("line_number")[0].as_py()
+    raws = batch.column("raw")
+    fixed = [
+        (raws[n - first].as_py().rstrip(b"\r\n").decode("utf-8", "backslashreplace"), n)
+        for n in sorted(numbers)
+    ]
+    con.executemany("update _validated set raw_record = ? where line_number = ?", fixed)
 
 
 def _first_errors(con, landed: LandedFile, limit: int) -> list[str]:

@@ -1,0 +1,96 @@
+"""Shared fixtures: hand-built landing zones in a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+GOOD_REFERRAL = {
+    "id": "ref-1",
+    "engagementId": "eng-1",
+    "organizationId": "org-a",
+    "organizationName": "Contoso",
+    "name": "Contoso deal",
+    "createdDateTime": "2026-01-02T09:00:00Z",
+    "updatedDateTime": "2026-01-03T09:00:00Z",
+    "acceptedDateTime": "2026-01-03T09:00:00Z",
+    "closedDateTime": None,
+    "expirationDateTime": "2026-01-16T09:00:00Z",
+    "status": "Active",
+    "substatus": "Accepted",
+    "type": "Shared",
+    "qualification": "SalesQualified",
+    "direction": "Incoming",
+    "referralProgram": None,
+    "inviteContext": {"invitedBy": {"organizationId": "msft"}},
+    "customerProfile": {"address": {"country": "NL"}},
+    "details": {"dealValue": 1000, "currency": "EUR", "closingDateTime": "2026-06-30T00:00:00Z"},
+    "registrations": [
+        {
+            "id": "reg-1",
+            "status": "Approved",
+            "contract": {"value": 500, "currency": "USD"},
+            "statusHistory": {"approvedDateTime": "2026-01-04T10:00:00Z"},
+        }
+    ],
+}
+
+GOOD_SOLUTION = {
+    "id": "SOL-1-IPC",
+    "organizationId": "org-a",
+    "name": "Contoso Analytics",
+    "offerId": "offer-1",
+    "solutionType": "IP",
+    "publishStatus": "Live",
+    "coSellStatus": "CoSellReady",
+    "updatedDateTime": "2026-01-01T00:00:00Z",
+}
+
+TRAFFIC_HEADER = "date,organizationId,offerId,pageViews,ctaClicks"
+
+
+def referral(**overrides) -> dict:
+    record = copy.deepcopy(GOOD_REFERRAL)
+    record.update(overrides)
+    return record
+
+
+def solution(**overrides) -> dict:
+    record = copy.deepcopy(GOOD_SOLUTION)
+    record.update(overrides)
+    return record
+
+
+def write_jsonl(path: Path, records: list) -> Path:
+    """Each element is a dict (serialised), or bytes/str written verbatim as one line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for r in records:
+        if isinstance(r, bytes):
+            lines.append(r)
+        elif isinstance(r, str):
+            lines.append(r.encode())
+        else:
+            lines.append(orjson.dumps(r))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def write_csv(path: Path, rows: list[str], header: str = TRAFFIC_HEADER) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "raw"
+    path.mkdir()
+    return path

@@ -1,0 +1,103 @@
+"""The code location loads, validates, and its asset graph links each raw source to the marts it
+feeds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("defs")
+    os.environ.setdefault(settings.RAW_DIR_ENV, str(tmp / "raw"))
+    os.environ.setdefault(settings.WAREHOUSE_ENV, str(tmp / "wh.duckdb"))
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_dagster_definitions_validate(tmp_path):
+    env = os.environ | {
+        settings.RAW_DIR_ENV: str(tmp_path / "raw"),
+        settings.WAREHOUSE_ENV: str(tmp_path / "wh.duckdb"),
+        "DAGSTER_HOME": str(tmp_path),
+    }
+    dagster = Path(sys.executable).parent / "dagster"
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _graph(defs):
+    return defs.resolve_asset_graph()
+
+
+def _upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen, todo = set(), [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+FEEDS = {
+    "referral_snapshots": [
+        "mart_referrals_daily", "mart_cosell_daily", "mart_leads_daily", "mart_referral_distribution",
+        "mart_qrp_monthly_kpis", "mart_qrp_kpi_history", "mart_acceptance_time_distribution",
+        "mart_win_time_distribution", "mart_revenue_daily", "mart_overview_summary",
+    ],
+    "referral_registrations": ["mart_revenue_daily", "mart_overview_summary"],
+    "solution_snapshots": ["mart_solutions_outlook"],
+    "marketplace_traffic": ["mart_leads_daily", "mart_overview_summary"],
+}
+
+
+@pytest.mark.parametrize("source", FEEDS)
+def test_each_raw_source_reaches_the_marts_it_feeds(defs, source):
+    graph = _graph(defs)
+    raw_key = dg.AssetKey(["raw", source])
+    assert graph.get(raw_key).is_materializable, "raw tables are produced by ingest assets"
+    for mart in FEEDS[source]:
+        mart_key = next(k for k in graph.get_all_asset_keys() if k.path[-1] == mart)
+        assert raw_key in _upstream(graph, mart_key), f"{source} does not reach {mart}"
+
+
+def test_groups_owners_and_descriptions(defs):
+    graph = _graph(defs)
+    groups = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        groups.setdefault(node.group_name, set()).add(key.path[-1])
+        assert node.owners, f"{key} has no owner"
+        assert node.description, f"{key} has no description"
+    assert {"ingest", "staging", "intermediate", "marts"} <= set(groups)
+    assert {"referral_snapshots", "solution_snapshots", "marketplace_traffic"} <= groups["ingest"]
+    assert "mart_overview_summary" in groups["marts"]
+
+
+def test_dbt_tests_are_asset_checks_on_marts(defs):
+    graph = _graph(defs)
+    checked = {key.asset_key.path[-1] for key in graph.asset_check_keys}
+    assert "mart_qrp_monthly_kpis" in checked and "mart_overview_summary" in checked
+
+
+def test_jobs_schedule_and_sensor(defs):
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"refresh", "transform"}
+    assert defs.resolve_schedule_def("daily_refresh_schedule").cron_schedule == "0 6 * * *"
+    assert defs.resolve_sensor_def("landed_files_sensor") is not None
