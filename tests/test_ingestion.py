@@ -15,6 +15,7 @@ from orchestration.ingestion import landing, loader
 from tests.conftest import referral, solution, write_csv, write_jsonl
 
 SNAPSHOT = "2026-01-05"
+D_START = __import__("datetime").date(2026, 1, 5)
 
 
 def load_dir(raw_dir: Path, con: duckdb.DuckDBPyConnection | None = None):
@@ -287,3 +288,42 @@ def test_a_load_killed_mid_file_is_rolled_back_and_reloaded(raw_dir, tmp_path, m
     assert [f.file_name for f in changed] == [f"referrals/{SNAPSHOT}.jsonl"]
     loader.load_files(con, changed)
     assert con.execute("select id from raw.referral_snapshots order by 1").fetchall() == [("new-1",), ("new-2",)]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manifest_matches_quarantine(raw: Path, con) -> dict:
+    manifest = orjson.loads((raw / "generation_manifest.json").read_bytes())
+    expected = {(b["source"], b["file"], b["line"], b["field"]) for b in manifest["bad_records"]}
+    got = {row[:4] for row in quarantine(con)}
+    assert got == expected
+    return manifest
+
+
+def test_sample_ingests_with_exactly_its_bad_records_quarantined():
+    con, results = load_dir(ROOT / "data" / "sample")
+    assert all(r.status == "loaded" for r in results) and len(results) == 119
+    manifest = _manifest_matches_quarantine(ROOT / "data" / "sample", con)
+    summary = manifest["summary"]
+    counts = con.execute(
+        "select (select count(*) from raw.referral_snapshots), (select count(*) from raw.solution_snapshots), "
+        "(select count(*) from raw.marketplace_traffic)"
+    ).fetchone()
+    assert counts == (summary["referral_records"], summary["solution_records"], summary["traffic_rows"])
+
+
+def test_every_generated_bad_record_rule_is_caught(tmp_path):
+    """The generator cycles through its bad-record rules; ingestion quarantines each one exactly
+    where the generator put it, and nothing else."""
+    from orchestration.synthetic.bad_records import BAD_RULES
+    from orchestration.synthetic.generator import generate
+
+    generate(tmp_path / "raw", organizations=1, referrals=300, start=D_START, days=56, seed=7,
+             bad_records=len(BAD_RULES))
+    con, results = load_dir(tmp_path / "raw")
+    manifest = _manifest_matches_quarantine(tmp_path / "raw", con)
+    assert len({(b["rule"], b["field"]) for b in manifest["bad_records"]}) == len(BAD_RULES)
+    assert sum(r.records_loaded for r in results) == sum(
+        manifest["summary"][k] for k in ("referral_records", "solution_records", "traffic_rows")
+    )
