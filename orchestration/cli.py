@@ -43,17 +43,21 @@ def _refresh(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from orchestration.synthetic.generator import generate
 
-    summary = generate(
-        args.out,
-        organizations=args.organizations,
-        referrals=args.referrals,
-        start=args.start,
-        days=args.days,
-        snapshot_every=args.snapshot_every,
-        seed=args.seed,
-        gzip=args.gzip,
-        bad_records=args.bad_records,
-    )
+    try:
+        summary = generate(
+            args.out,
+            organizations=args.organizations,
+            referrals=args.referrals,
+            start=args.start,
+            days=args.days,
+            snapshot_every=args.snapshot_every,
+            seed=args.seed,
+            gzip=args.gzip,
+            bad_records=args.bad_records,
+        )
+    except (ValueError, FileExistsError) as exc:
+        print(f"generate: {exc}", file=sys.stderr)
+        return 2
     for key, value in summary.to_dict().items():
         print(f"{key}: {value}")
     return 0

@@ -1,0 +1,280 @@
+"""Full refreshes on a small hand-built landing zone; every expected number is worked out by hand
+in the comments from the records below (as-of date 2026-04-06)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.refresh import run_refresh
+from tests.conftest import referral, solution, write_csv, write_jsonl
+
+SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
+D = dt.date
+
+
+def fx(currency: str, month: str) -> float:
+    with open(SEEDS / "fx_rates.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["currency"] == currency and row["month"] == month:
+                return float(row["rate_to_usd"])
+    raise KeyError((currency, month))
+
+
+def inbound(id_, **kw):
+    base = dict(
+        id=id_, engagementId=f"eng-{id_}", organizationId="org-a", type="Shared",
+        qualification="Direct", direction="Incoming", acceptedDateTime=None, closedDateTime=None,
+        referralProgram=None, registrations=[], details={},
+        inviteContext={"invitedBy": {"organizationId": "msft"}},
+    )
+    return referral(**(base | kw))
+
+
+# --- snapshot 1 (2026-03-02, full) -------------------------------------------------------------
+R1_ACCEPTED = inbound(  # cosell_inbound, accepted after 23 h → '< 1 day'
+    "R1", createdDateTime="2026-02-10T10:00:00Z", acceptedDateTime="2026-02-11T09:00:00Z",
+    updatedDateTime="2026-02-11T09:00:00Z", status="Active", substatus="Accepted",
+    details={"dealValue": 1000, "currency": "USD"},
+)
+R2_OUTBOUND = inbound(  # cosell_outbound, accepted at creation
+    "R2", engagementId="E2", direction="Outgoing", inviteContext=None,
+    createdDateTime="2026-02-15T12:00:00Z", acceptedDateTime="2026-02-15T12:00:00Z",
+    updatedDateTime="2026-02-15T12:00:00Z", status="Active", substatus="Accepted",
+    details={"dealValue": 2000, "currency": "EUR"},
+)
+M2_MSFT_COPY = inbound(  # Microsoft's copy of R2, accepted by Microsoft on 2026-02-20
+    "M2", engagementId="E2", organizationId="msft", inviteContext=None,
+    createdDateTime="2026-02-15T12:00:00Z", acceptedDateTime="2026-02-20T08:00:00Z",
+    updatedDateTime="2026-02-20T08:00:00Z", status="Active", substatus="Accepted",
+)
+R3_MARKETPLACE = inbound(  # marketplace_lead (Independent + Direct), unanswered
+    "R3", type="Independent", inviteContext=None, createdDateTime="2026-02-20T00:00:00Z",
+    updatedDateTime="2026-02-20T00:00:00Z", status="New", substatus="Received",
+)
+R4_QRP = inbound(  # qualified_lead in QRP ContactRequest, accepted after exactly 72 h → '3-7 days'
+    "R4", type="Independent", qualification="SalesQualified", referralProgram="ContactRequest",
+    customerProfile={"address": {"country": "NL"}},
+    createdDateTime="2026-02-01T00:00:00Z", acceptedDateTime="2026-02-04T00:00:00Z",
+    updatedDateTime="2026-02-04T00:00:00Z", status="Active", substatus="Accepted",
+    details={"dealValue": 500, "currency": "GBP"},
+)
+
+# --- snapshot 2 (2026-04-06, incremental) ------------------------------------------------------
+R1_WON = R1_ACCEPTED | dict(  # won 2026-04-01 after 50 days → '30-60 days'; IP co-sell approved
+    status="Closed", substatus="Won", closedDateTime="2026-04-01T10:00:00Z",
+    updatedDateTime="2026-04-02T12:00:00Z",
+    registrations=[{"id": "G1", "status": "Approved", "contract": {"value": 300, "currency": "USD"},
+                    "statusHistory": {"approvedDateTime": "2026-04-02T12:00:00Z"}}],
+)
+R3_EXPIRED = R3_MARKETPLACE | dict(
+    status="Closed", substatus="Expired", closedDateTime="2026-03-06T00:00:00Z",
+    updatedDateTime="2026-03-06T00:00:00Z",
+)
+R4_WON = R4_QRP | dict(  # Won without closedDateTime: dated by this version's update, 61 days
+    status="Closed", substatus="Won", updatedDateTime="2026-04-03T00:00:00Z",
+)
+R5_NEW = inbound(
+    "R5", createdDateTime="2026-04-05T00:00:00Z", updatedDateTime="2026-04-05T00:00:00Z",
+    status="New", substatus="Received",
+)
+
+
+def land(raw: Path) -> None:
+    write_jsonl(raw / "referrals/2026-03-02.jsonl", [R1_ACCEPTED, R2_OUTBOUND, M2_MSFT_COPY, R3_MARKETPLACE, R4_QRP])
+    write_jsonl(raw / "referrals/2026-04-06.jsonl", [R1_WON, R3_EXPIRED, R4_WON, R5_NEW, inbound("BAD", status="Bogus")])
+    write_jsonl(raw / "solutions/2026-03-02.jsonl", [
+        solution(id="S1", coSellStatus="InMarket"),
+        solution(id="S2", coSellStatus="CoSellReady"),
+        solution(id="S3", coSellStatus="AzureIpCoSellIncentive"),
+        solution(id="S4", coSellStatus="CoSellReady", publishStatus="Draft"),
+    ])
+    write_jsonl(raw / "solutions/2026-04-06.jsonl", [
+        solution(id="S1", coSellStatus="CoSellReady", updatedDateTime="2026-04-01T00:00:00Z"),
+    ])
+    write_csv(raw / "marketplace_traffic/2026-03-02.csv", ["2026-03-01,org-a,offer-1,100,5", "2026-03-02,org-a,offer-1,50,2"])
+    # restates 2026-03-02 (50,2 → 60,3)
+    write_csv(raw / "marketplace_traffic/2026-04-06.csv", ["2026-03-02,org-a,offer-1,60,3", "2026-04-05,org-a,offer-1,10,1"])
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    land(tmp / "raw")
+    summary = run_refresh(tmp / "raw", tmp / "wh.duckdb")
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    yield summary, con, tmp
+    con.close()
+
+
+def rows(con, sql, *params):
+    return con.execute(sql, list(params)).fetchall()
+
+
+def test_refresh_summary(refreshed):
+    summary, con, _ = refreshed
+    assert summary.success
+    # 6 files; 5 + 4 referral records, 4 + 1 solutions, 2 + 2 traffic rows; BAD is quarantined
+    assert (summary.files_loaded, summary.files_failed) == (6, 0)
+    assert (summary.records_loaded, summary.records_quarantined) == (18, 1)
+    assert summary.as_of_date == D(2026, 4, 6)
+
+
+def test_referrals_daily(refreshed):
+    _, con, _ = refreshed
+    got = rows(con, """select date, referral_category, referrals_created, referrals_accepted, referrals_won
+                       from marts.mart_referrals_daily where organization_id = 'org-a' order by 1, 2""")
+    assert got == [
+        (D(2026, 2, 1), "qualified_lead", 1, 0, 0),
+        (D(2026, 2, 4), "qualified_lead", 0, 1, 0),
+        (D(2026, 2, 10), "cosell_inbound", 1, 0, 0),
+        (D(2026, 2, 11), "cosell_inbound", 0, 1, 0),
+        (D(2026, 2, 15), "cosell_outbound", 1, 1, 0),
+        (D(2026, 2, 20), "marketplace_lead", 1, 0, 0),
+        (D(2026, 4, 1), "cosell_inbound", 0, 0, 1),
+        (D(2026, 4, 3), "qualified_lead", 0, 0, 1),  # Won, no closedDateTime: first Won version
+        (D(2026, 4, 5), "cosell_inbound", 1, 0, 0),
+    ]
+    # Microsoft's copy is not a partner referral
+    assert rows(con, "select count(*) from marts.mart_referrals_daily where organization_id = 'msft'") == [(0,)]
+
+
+def test_cosell_and_leads_daily(refreshed):
+    _, con, _ = refreshed
+    assert rows(con, """select date, inbound, outbound, accepted, accepted_by_microsoft, won
+                        from marts.mart_cosell_daily order by 1""") == [
+        (D(2026, 2, 10), 1, 0, 0, 0, 0),
+        (D(2026, 2, 11), 0, 0, 1, 0, 0),
+        (D(2026, 2, 15), 0, 1, 0, 0, 0),
+        (D(2026, 2, 20), 0, 0, 0, 1, 0),  # M2's acceptedDateTime
+        (D(2026, 4, 1), 0, 0, 0, 0, 1),
+        (D(2026, 4, 5), 1, 0, 0, 0, 0),
+    ]
+    assert rows(con, """select date, page_views, cta_clicks, leads_received, leads_accepted, leads_won
+                        from marts.mart_leads_daily order by 1""") == [
+        (D(2026, 2, 1), 0, 0, 1, 0, 0),
+        (D(2026, 2, 4), 0, 0, 0, 1, 0),
+        (D(2026, 2, 20), 0, 0, 1, 0, 0),
+        (D(2026, 3, 1), 100, 5, 0, 0, 0),
+        (D(2026, 3, 2), 60, 3, 0, 0, 0),  # restated by the later file
+        (D(2026, 4, 3), 0, 0, 0, 0, 1),
+        (D(2026, 4, 5), 10, 1, 0, 0, 0),
+    ]
+
+
+def test_distribution_and_solutions(refreshed):
+    _, con, _ = refreshed
+    assert rows(con, """select referral_category, status, substatus, referral_count, as_of_date
+                        from marts.mart_referral_distribution order by 1, 2, 3""") == [
+        ("cosell_inbound", "Closed", "Won", 1, D(2026, 4, 6)),
+        ("cosell_inbound", "New", "Received", 1, D(2026, 4, 6)),
+        ("cosell_outbound", "Active", "Accepted", 1, D(2026, 4, 6)),
+        ("marketplace_lead", "Closed", "Expired", 1, D(2026, 4, 6)),
+        ("qualified_lead", "Closed", "Won", 1, D(2026, 4, 6)),
+    ]
+    # S1 moved InMarket → CoSellReady; S4 is a Draft; all three buckets exist
+    assert rows(con, """select co_sell_status, solution_count from marts.mart_solutions_outlook
+                        where organization_id = 'org-a' order by 1""") == [
+        ("Azure IP co-sell incentive", 1), ("Co-sell ready", 2), ("In market", 0),
+    ]
+
+
+def test_time_distributions(refreshed):
+    _, con, _ = refreshed
+    assert rows(con, """select date, referral_kind, bucket, bucket_order, referral_count
+                        from marts.mart_acceptance_time_distribution order by 1""") == [
+        (D(2026, 2, 4), "lead", "3-7 days", 3, 1),  # exactly 72 h
+        (D(2026, 2, 11), "co-sell", "< 1 day", 1, 1),  # 23 h; the outbound R2 is excluded
+    ]
+    assert rows(con, """select date, referral_kind, bucket, bucket_order, referral_count
+                        from marts.mart_win_time_distribution order by 1""") == [
+        (D(2026, 4, 1), "co-sell", "30-60 days", 2, 1),  # 2026-02-10 10:00 → 2026-04-01 10:00 = 50 d
+        (D(2026, 4, 3), "lead", "60-90 days", 3, 1),  # 2026-02-01 → 2026-04-03 = 61 d
+    ]
+
+
+def test_revenue(refreshed):
+    _, con, _ = refreshed
+    got = rows(con, """select date, referral_kind, won_count, won_value_usd, ip_cosell_approved_value_usd
+                       from marts.mart_revenue_daily order by 1""")
+    assert got == [
+        (D(2026, 4, 1), "co-sell", 1, 1000.0, 0.0),
+        (D(2026, 4, 2), "co-sell", 0, 0.0, 300.0),
+        (D(2026, 4, 3), "lead", 1, pytest.approx(500 * fx("GBP", "2026-04-01")), 0.0),
+    ]
+
+
+def test_qrp_kpis_recomputed_from_current_state_and_history(refreshed):
+    _, con, _ = refreshed
+    cols = """country, month, referrals_received, referrals_accepted, referrals_won, closed_within_60d,
+              accept_rate_pct, expiry_rate_pct, close_rate_60d_pct, win_rate_pct,
+              accept_rate_status, close_rate_60d_status, win_rate_status, goals_met"""
+    # R4 now Won, without closedDateTime (so not "closed within 60 days"): win rate 1/1
+    expected_now = (D(2026, 2, 1), 1, 1, 1, 0, 100.0, 0.0, 0.0, 100.0, "Goal met", "Below goal", "Goal met", 3)
+    got = rows(con, f"select program, {cols} from marts.mart_qrp_monthly_kpis order by country")
+    assert got == [("Contact request", "ALL", *expected_now), ("Contact request", "NL", *expected_now)]
+    # as reported on 2026-03-02, R4 was only accepted: win rate undefined, 2 goals met
+    history = rows(con, f"select as_of_date, {cols} from marts.mart_qrp_kpi_history where country = 'NL' order by 1")
+    assert history == [
+        (D(2026, 3, 2), "NL", D(2026, 2, 1), 1, 1, 0, 0, 100.0, 0.0, 0.0, None, "Goal met", "Below goal", None, 2),
+        (D(2026, 4, 6), "NL", *expected_now),
+    ]
+
+
+def test_overview_summary(refreshed):
+    _, con, _ = refreshed
+    summary = {
+        (r, m): (start, v)
+        for r, m, start, v in rows(con, "select time_range, metric, range_start, value from marts.mart_overview_summary")
+    }
+    assert len(summary) == 4 * 17
+    # 3M = (2026-01-06, 2026-04-06]: every event above
+    three = {m: v for (r, m), (_, v) in summary.items() if r == "3M"}
+    assert summary[("3M", "referrals_total")][0] == D(2026, 1, 7)
+    assert three["referrals_total"] == 5 and three["referrals_accepted"] == 3 and three["referrals_won"] == 2
+    assert (three["cosell_inbound"], three["cosell_outbound"], three["cosell_accepted"]) == (2, 1, 1)
+    assert (three["cosell_accepted_by_microsoft"], three["cosell_won"]) == (1, 1)
+    assert three["cosell_win_rate_pct"] == 50.0  # 100 * 1 / (1 accepted + 1 outbound)
+    assert (three["leads_page_views"], three["leads_cta_clicks"]) == (170, 9)
+    assert (three["leads_received"], three["leads_accepted"], three["leads_won"]) == (2, 1, 1)
+    assert three["leads_win_rate_pct"] == 100.0
+    assert three["revenue_won_usd"] == pytest.approx(1000 + 500 * fx("GBP", "2026-04-01"))
+    assert three["revenue_ip_cosell_approved_usd"] == 300
+    # 1M = (2026-03-06, 2026-04-06]: R5 created, R1 and R4 won, 10 page views; no acceptances
+    one = {m: v for (r, m), (_, v) in summary.items() if r == "1M"}
+    assert summary[("1M", "referrals_total")][0] == D(2026, 3, 7)
+    assert (one["referrals_total"], one["referrals_won"], one["cosell_won"], one["leads_won"]) == (1, 2, 1, 1)
+    assert one["cosell_win_rate_pct"] is None and one["leads_win_rate_pct"] is None
+    assert one["leads_page_views"] == 10
+
+
+def _marts(con) -> dict[str, list]:
+    names = [r[0] for r in rows(con, "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+    return {n: rows(con, f"select * from marts.{n} order by all") for n in names}
+
+
+def test_incremental_refresh_equals_full_rebuild(refreshed, tmp_path):
+    """A third snapshot loads incrementally into a copy of the warehouse; its marts equal a
+    from-scratch build of all the files."""
+    _, _, tmp = refreshed
+    raw = tmp_path / "raw"
+    shutil.copytree(tmp / "raw", raw)
+    shutil.copy(tmp / "wh.duckdb", tmp_path / "wh.duckdb")
+    write_jsonl(raw / "referrals/2026-04-13.jsonl", [
+        R5_NEW | dict(status="Active", substatus="Accepted", acceptedDateTime="2026-04-08T00:00:00Z",
+                      updatedDateTime="2026-04-08T00:00:00Z"),
+    ])
+    inc = run_refresh(raw, tmp_path / "wh.duckdb")
+    assert inc.success and inc.files_loaded == 1 and inc.as_of_date == D(2026, 4, 13)
+    full = run_refresh(raw, tmp_path / "fresh.duckdb")
+    assert full.success and full.files_loaded == 7
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as a, \
+            duckdb.connect(str(tmp_path / "fresh.duckdb"), read_only=True) as b:
+        assert _marts(a) == _marts(b)
+        # the new acceptance shows in the incremental build
+        assert rows(a, "select referrals_accepted from marts.mart_referrals_daily where date = '2026-04-08'") == [(1,)]
