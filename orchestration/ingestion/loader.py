@@ -125,6 +125,13 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
 
 
 def _delete_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> None:
+    # A file's rows are only ever written in the transaction that writes its manifest row, so
+    # without a manifest row there is nothing to delete: skip scanning the growing raw tables.
+    [(known,)] = con.execute(
+        "select count(*) from raw.ingested_files where file_name = ?", [landed.file_name]
+    ).fetchall()
+    if not known:
+        return
     for table in SOURCE_TABLES[landed.source]:
         con.execute(f"delete from raw.{table} where source_file = ?", [landed.file_name])
     con.execute("delete from raw.quarantine where file_name = ?", [landed.file_name])
