@@ -3,13 +3,14 @@
 import dagster as dg
 
 from orchestration.defs.automation import daily_refresh_schedule, landed_files_sensor
-from orchestration.defs.dbt import dbt_models
+from orchestration.defs.dbt import WIDGET_SPECS, dbt_models
 from orchestration.defs.ingestion import INGEST_ASSETS, INGEST_BOOKKEEPING
 from orchestration.defs.jobs import refresh_job, transform_job
+from orchestration.defs.publish import published_marts
 from orchestration.defs.resources import build_resources
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *INGEST_BOOKKEEPING, dbt_models],
+    assets=[*INGEST_ASSETS, *INGEST_BOOKKEEPING, dbt_models, published_marts, *WIDGET_SPECS],
     jobs=[refresh_job, transform_job],
     schedules=[daily_refresh_schedule],
     sensors=[landed_files_sensor],

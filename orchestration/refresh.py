@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str) -> RefreshSummary:
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     found = landing.discover(raw_dir)
     files = partitioned_files(found.files, log)
-    with duckdb.connect(str(warehouse)) as con:
+    with _connect_when_free(warehouse) as con:
         changed = loader.changed_files(con, files)
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
@@ -95,6 +96,20 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str) -> RefreshSummary:
     _summarise_ingestion(summary, warehouse, started)
     summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return summary
+
+
+def _connect_when_free(warehouse: Path, timeout_s: float = 900.0) -> duckdb.DuckDBPyConnection:
+    """Connect for writing, waiting while another process still holds the DuckDB file (e.g. a
+    dbt process orphaned by a killed refresh finishing its last model)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return duckdb.connect(str(warehouse))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            log.warning("warehouse is held by another process, waiting: %s", exc)
+            time.sleep(2)
 
 
 def _summarise_ingestion(summary: RefreshSummary, warehouse: Path, started: dt.datetime) -> None:

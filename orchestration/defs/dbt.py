@@ -6,6 +6,7 @@ incrementally built history (a re-landed file, an out-of-order snapshot), this b
 `--full-refresh` and clears the flags only after dbt succeeded, so a crash retries it.
 """
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt_project import dbt_project, ensure_manifest
+from orchestration.faults import pause_point
 from orchestration.ingestion.schema import ensure_raw_schema
 
 ensure_manifest()
@@ -63,7 +65,76 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     if pending:
         context.log.info(f"full refresh: {len(pending)} load(s) changed history, e.g. {pending[0]}")
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    # Events are held until dbt exits so that row counts can be read without contending with
+    # the dbt process for the DuckDB lock (dagster-dbt's fetch_row_counts would query mid-run).
+    events = []
+    try:
+        for event in invocation.stream():
+            events.append(event)
+            pause_point("dbt")  # dbt is running: some models built, others not yet
+    finally:
+        yield from _with_row_counts(context, warehouse, events)
     if pending:
         with warehouse.get_connection() as con:
             con.execute("delete from raw.full_refresh_requests")
+
+
+def _with_row_counts(context, warehouse: DuckDBResource, events: list):
+    outputs = {
+        e.output_name: context.asset_key_for_output(e.output_name)
+        for e in events
+        if isinstance(e, dg.Output)
+    }
+    counts: dict[str, int] = {}
+    if outputs:
+        with warehouse.get_connection() as con:
+            tables = {
+                (schema, name)
+                for schema, name in con.execute(
+                    "select table_schema, table_name from information_schema.tables "
+                    "where table_type = 'BASE TABLE'"
+                ).fetchall()
+            }
+            for output_name, key in outputs.items():
+                if tuple(key.path) in tables:  # tables only: counting a view would recompute it
+                    relation = ".".join(f'"{part}"' for part in key.path)
+                    counts[output_name] = con.execute(
+                        f"select count(*) from {relation}"
+                    ).fetchall()[0][0]
+    for event in events:
+        if isinstance(event, dg.Output) and event.output_name in counts:
+            event = event.with_metadata(
+                {**event.metadata, "dagster/row_count": counts[event.output_name]}
+            )
+        yield event
+
+
+def _widget_specs() -> list[dg.AssetSpec]:
+    """The dashboard widgets (dbt exposures) as assets downstream of the marts they read."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = {
+        uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"
+    }
+    specs = []
+    for exposure in sorted(manifest["exposures"].values(), key=lambda e: e["name"]):
+        deps = [
+            translator.get_asset_spec(manifest, uid, dbt_project).key
+            for uid in exposure["depends_on"]["nodes"]
+            if uid in models
+        ]
+        specs.append(
+            dg.AssetSpec(
+                key=["dashboard", exposure["name"]],
+                description=f'Dashboard widget "{exposure.get("label") or exposure["name"]}": '
+                + exposure["description"].strip(),
+                deps=deps,
+                group_name="dashboard",
+                kinds={"dashboard"},
+                owners=["team:referral-insights"],
+            )
+        )
+    return specs
+
+
+WIDGET_SPECS = _widget_specs()

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pyarrow as pa
 
+from orchestration.faults import pause_point
 from orchestration.ingestion import readers, validation
 from orchestration.ingestion.landing import LandedFile
 from orchestration.ingestion.schema import ensure_raw_schema
@@ -64,18 +65,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile]) -> l
     ensure_raw_schema(con)
     results = []
     for landed in sorted(files, key=lambda f: (f.snapshot_date, f.file_name)):
-        reason = _full_refresh_reason(con, landed) if landed.source in INCREMENTAL_SOURCES else None
         results.append(load_file(con, landed))
-        if reason:
-            con.execute(
-                "insert into raw.full_refresh_requests values (?, ?, ?, ?)",
-                [
-                    landed.source,
-                    landed.file_name,
-                    reason,
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                ],
-            )
     return results
 
 
@@ -87,7 +77,7 @@ def _full_refresh_reason(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> 
         from raw.ingested_files where source = $source
         """,
         {"file_name": landed.file_name, "source": landed.source},
-    ).fetchone()
+    ).fetchall()[0]
     if replaced:
         return "file re-landed"
     if newest is not None and landed.snapshot_date <= newest:
@@ -102,11 +92,17 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
     result = FileResult(landed.source, landed.file_name, landed.snapshot_date, "loaded")
     con.begin()
     try:
+        # Decided before the file's manifest row is replaced and committed with the load, so a
+        # crash never leaves a history-changing load without its full-refresh request.
+        refresh_reason = (
+            _full_refresh_reason(con, landed) if landed.source in INCREMENTAL_SOURCES else None
+        )
         try:
             _delete_file(con, landed)
             loader = _LOADERS[landed.source]
             for batch in loader.batches(landed):
                 _load_batch(con, loader, batch, landed, ingested_at, result)
+                pause_point("ingest")  # rows written, transaction not committed
         except readers.UnreadableFile as exc:
             # Drop the partial load, keep the failure: the file's earlier rows go too, since
             # the landing zone no longer holds the file they came from.
@@ -115,6 +111,11 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
             _delete_file(con, landed)
             result = FileResult(
                 landed.source, landed.file_name, landed.snapshot_date, "failed", error=str(exc)
+            )
+        if refresh_reason:
+            con.execute(
+                "insert into raw.full_refresh_requests values (?, ?, ?, ?)",
+                [landed.source, landed.file_name, refresh_reason, ingested_at],
             )
         _record_manifest(con, landed, result, ingested_at)
         con.commit()

@@ -54,8 +54,9 @@ class BadRecord:
     position: int  # inserted before this 0-based good record (== count: after the last)
 
 
-def plan_bad_records(count: int, seed: int, files: dict[str, list[int]],
-                     good_records: dict[tuple[str, int], int]) -> list[BadRecord]:
+def plan_bad_records(
+    count: int, seed: int, files: dict[str, list[int]], good_records: dict[tuple[str, int], int]
+) -> list[BadRecord]:
     """Spread `count` bad records over the files of their rule's source, at random lines."""
     rng = stream(seed, "bad-records")
     planned = []
@@ -67,26 +68,44 @@ def plan_bad_records(count: int, seed: int, files: dict[str, list[int]],
     return planned
 
 
-def bad_referral_line(rule: BadRule, snapshot_date: date, org: Organization,
-                      rng: np.random.Generator) -> bytes:
+def bad_referral_line(
+    rule: BadRule, snapshot_date: date, org: Organization, rng: np.random.Generator
+) -> bytes:
     """A fresh lead received two days before the snapshot date, broken by `rule`."""
     created = datetime.combine(snapshot_date, time(9, 30), tzinfo=UTC) - timedelta(days=2)
     hi, lo = guid_halves(rng, 2)
     record = {
-        "id": guid(int(hi[0]), int(lo[0])), "engagementId": guid(int(hi[1]), int(lo[1])),
-        "name": "Fabrikam Inc – Azure migration", "organizationId": org.id,
-        "organizationName": org.name, "createdDateTime": _iso(created),
-        "updatedDateTime": _iso(created), "expirationDateTime": _iso(created + timedelta(14)),
-        "acceptedDateTime": None, "closedDateTime": None, "status": "New",
-        "substatus": "Received", "statusReason": None, "type": "Independent",
-        "qualification": "Direct", "direction": "Incoming", "referralProgram": None,
-        "callToAction": "Contact me", "target": [],
-        "customerProfile": {"name": "Fabrikam Inc", "size": "51to500employees",
-                            "address": {"city": "Seattle", "country": "US"}},
-        "details": {"dealValue": 12_000, "currency": "USD",
-                    "closingDateTime": _iso(created.replace(hour=0, minute=0)
-                                            + timedelta(60))},
-        "inviteContext": None, "registrations": [],
+        "id": guid(int(hi[0]), int(lo[0])),
+        "engagementId": guid(int(hi[1]), int(lo[1])),
+        "name": "Fabrikam Inc – Azure migration",
+        "organizationId": org.id,
+        "organizationName": org.name,
+        "createdDateTime": _iso(created),
+        "updatedDateTime": _iso(created),
+        "expirationDateTime": _iso(created + timedelta(14)),
+        "acceptedDateTime": None,
+        "closedDateTime": None,
+        "status": "New",
+        "substatus": "Received",
+        "statusReason": None,
+        "type": "Independent",
+        "qualification": "Direct",
+        "direction": "Incoming",
+        "referralProgram": None,
+        "callToAction": "Contact me",
+        "target": [],
+        "customerProfile": {
+            "name": "Fabrikam Inc",
+            "size": "51to500employees",
+            "address": {"city": "Seattle", "country": "US"},
+        },
+        "details": {
+            "dealValue": 12_000,
+            "currency": "USD",
+            "closingDateTime": _iso(created.replace(hour=0, minute=0) + timedelta(60)),
+        },
+        "inviteContext": None,
+        "registrations": [],
     }
     match (rule.rule, rule.field):
         case ("invalid_json", _):
@@ -106,12 +125,20 @@ def bad_referral_line(rule: BadRule, snapshot_date: date, org: Organization,
         case ("future_timestamp", field):
             record[field] = _iso(created + timedelta(days=4))  # 2 days after the snapshot
         case ("before_created", "acceptedDateTime"):
-            record.update(status="Active", substatus="Accepted", expirationDateTime=None,
-                          acceptedDateTime=_iso(created - timedelta(hours=5)))
+            record.update(
+                status="Active",
+                substatus="Accepted",
+                expirationDateTime=None,
+                acceptedDateTime=_iso(created - timedelta(hours=5)),
+            )
         case ("before_created", "closedDateTime"):
-            record.update(status="Closed", substatus="Declined", expirationDateTime=None,
-                          statusReason="Duplicate",
-                          closedDateTime=_iso(created - timedelta(hours=2)))
+            record.update(
+                status="Closed",
+                substatus="Declined",
+                expirationDateTime=None,
+                statusReason="Duplicate",
+                closedDateTime=_iso(created - timedelta(hours=2)),
+            )
         case ("negative_deal_value", _):
             record["details"]["dealValue"] = -2_500
         case ("deal_value_without_currency", _):
@@ -139,14 +166,21 @@ def bad_traffic_line(rule: BadRule, template: TrafficRow, snapshot_date: date) -
     row = template
     match rule.rule:
         case "negative_count":
-            line = _csv(row.date, row.organization_id, row.offer_id, -row.page_views - 1,
-                        row.cta_clicks)
+            line = _csv(
+                row.date, row.organization_id, row.offer_id, -row.page_views - 1, row.cta_clicks
+            )
         case "non_integer_count":
-            line = _csv(row.date, row.organization_id, row.offer_id, row.page_views,
-                        f"{row.cta_clicks}.5")
+            line = _csv(
+                row.date, row.organization_id, row.offer_id, row.page_views, f"{row.cta_clicks}.5"
+            )
         case "future_timestamp":
-            line = _csv((snapshot_date + timedelta(days=2)).isoformat(), row.organization_id,
-                        row.offer_id, row.page_views, row.cta_clicks)
+            line = _csv(
+                (snapshot_date + timedelta(days=2)).isoformat(),
+                row.organization_id,
+                row.offer_id,
+                row.page_views,
+                row.cta_clicks,
+            )
         case "bad_csv":  # a field short
             line = _csv(row.date, row.organization_id, row.offer_id, row.page_views)
         case _:

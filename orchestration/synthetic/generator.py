@@ -65,9 +65,18 @@ class GenerationSummary:
         return {**asdict(self), "as_of_date": self.as_of_date.isoformat()}
 
 
-def generate(out_dir: Path, *, organizations: int = 3, referrals: int = 10_000,
-             start: date = date(2025, 12, 1), days: int = 365, snapshot_every: int = 7,
-             seed: int = 42, gzip: bool = False, bad_records: int = 0) -> GenerationSummary:
+def generate(
+    out_dir: Path,
+    *,
+    organizations: int = 3,
+    referrals: int = 10_000,
+    start: date = date(2025, 12, 1),
+    days: int = 365,
+    snapshot_every: int = 7,
+    seed: int = 42,
+    gzip: bool = False,
+    bad_records: int = 0,
+) -> GenerationSummary:
     """Write a synthetic landing zone to `out_dir` and describe it.
 
     `referrals` counts the partners' own referrals; Microsoft copies come on top. Snapshot
@@ -77,24 +86,38 @@ def generate(out_dir: Path, *, organizations: int = 3, referrals: int = 10_000,
     """
     _check_arguments(organizations, referrals, days, snapshot_every, bad_records)
     out_dir = Path(out_dir)
-    landing = _plan_landing(Timeline.build(start, days, snapshot_every), organizations,
-                            referrals, seed)
+    landing = _plan_landing(
+        Timeline.build(start, days, snapshot_every), organizations, referrals, seed
+    )
     good_records = landing.good_records()
-    files = {source: [k for s, k in good_records if s == source]
-             for source in (REFERRALS, SOLUTIONS, TRAFFIC)}
+    files = {
+        source: [k for s, k in good_records if s == source]
+        for source in (REFERRALS, SOLUTIONS, TRAFFIC)
+    }
     bad = _by_file(plan_bad_records(bad_records, seed, files, good_records))
 
     _prepare(out_dir)
     writer = _Writer(out_dir, landing.timeline, gzip)
     referral_count, solution_count, traffic_count = _write_landing(writer, landing, bad, seed)
     summary = GenerationSummary(
-        files_written=len(good_records), referral_records=referral_count,
-        solution_records=solution_count, traffic_rows=traffic_count,
-        bad_records=len(writer.bad_log), as_of_date=landing.timeline.as_of,
-        snapshots=len(landing.timeline.snapshot_dates))
-    parameters = {"organizations": organizations, "referrals": referrals,
-                  "start": start.isoformat(), "days": days, "snapshot_every": snapshot_every,
-                  "seed": seed, "gzip": gzip, "bad_records": bad_records}
+        files_written=len(good_records),
+        referral_records=referral_count,
+        solution_records=solution_count,
+        traffic_rows=traffic_count,
+        bad_records=len(writer.bad_log),
+        as_of_date=landing.timeline.as_of,
+        snapshots=len(landing.timeline.snapshot_dates),
+    )
+    parameters = {
+        "organizations": organizations,
+        "referrals": referrals,
+        "start": start.isoformat(),
+        "days": days,
+        "snapshot_every": snapshot_every,
+        "seed": seed,
+        "gzip": gzip,
+        "bad_records": bad_records,
+    }
     _write_manifest(out_dir, parameters, summary, landing, writer)
     return summary
 
@@ -121,8 +144,7 @@ class _Landing:
         return counts
 
 
-def _plan_landing(timeline: Timeline, organizations: int, referrals: int,
-                  seed: int) -> _Landing:
+def _plan_landing(timeline: Timeline, organizations: int, referrals: int, seed: int) -> _Landing:
     orgs, outside = make_organizations(seed, organizations)
     solutions = plan_solutions(seed, orgs, timeline)
     plan = plan_referrals(seed, referrals, timeline, len(orgs), len(outside))
@@ -132,31 +154,49 @@ def _plan_landing(timeline: Timeline, organizations: int, referrals: int,
     traffic = plan_traffic(seed, solutions, timeline)
     org_ids = [org.id for org in orgs]
     return _Landing(
-        timeline=timeline, orgs=orgs, plan=plan,
+        timeline=timeline,
+        orgs=orgs,
+        plan=plan,
         renderer=ReferralRenderer(plan, timeline, orgs, outside, solution_ids),
         referral_batches=[np.union1d(c, r) for c, r in zip(changed, reemitted, strict=True)],
-        reemitted=reemitted, solution_files=_solution_files(solutions, timeline),
-        traffic_files=[traffic_rows(traffic, solutions, org_ids, timeline, k, seed)
-                       for k in range(len(timeline.snapshot_dates))])
+        reemitted=reemitted,
+        solution_files=_solution_files(solutions, timeline),
+        traffic_files=[
+            traffic_rows(traffic, solutions, org_ids, timeline, k, seed)
+            for k in range(len(timeline.snapshot_dates))
+        ],
+    )
 
 
-def _write_landing(writer: _Writer, landing: _Landing,
-                   bad: defaultdict[tuple[str, int], list[BadRecord]],
-                   seed: int) -> tuple[int, int, int]:
+def _write_landing(
+    writer: _Writer,
+    landing: _Landing,
+    bad: defaultdict[tuple[str, int], list[BadRecord]],
+    seed: int,
+) -> tuple[int, int, int]:
     """Write every data file; returns the good referral, solution and traffic records."""
     timeline, org_ids = landing.timeline, [org.id for org in landing.orgs]
     bad_rng = stream(seed, "bad-referrals")
     referral_count = sum(
-        writer.write(REFERRALS, k, landing.renderer.lines(batch, k), bad[REFERRALS, k],
-                     lambda b, k=k: bad_referral_line(b.rule, timeline.snapshot_dates[k],
-                                                      landing.orgs[0], bad_rng))
-        for k, batch in enumerate(landing.referral_batches))
+        writer.write(
+            REFERRALS,
+            k,
+            landing.renderer.lines(batch, k),
+            bad[REFERRALS, k],
+            lambda b, k=k: bad_referral_line(
+                b.rule, timeline.snapshot_dates[k], landing.orgs[0], bad_rng
+            ),
+        )
+        for k, batch in enumerate(landing.referral_batches)
+    )
     solution_count = sum(
         _write_solutions(writer, k, ss, org_ids, timeline, bad[SOLUTIONS, k])
-        for k, ss in landing.solution_files.items())
+        for k, ss in landing.solution_files.items()
+    )
     traffic_count = sum(
         _write_traffic(writer, k, rows, timeline, bad[TRAFFIC, k])
-        for k, (rows, _) in enumerate(landing.traffic_files))
+        for k, (rows, _) in enumerate(landing.traffic_files)
+    )
     return referral_count, solution_count, traffic_count
 
 
@@ -171,8 +211,15 @@ class _Writer:
         suffix = ".csv" if source == TRAFFIC else ".jsonl.gz" if self.compress else ".jsonl"
         return f"{source}/{self.timeline.snapshot_dates[k].isoformat()}{suffix}"
 
-    def write(self, source: str, k: int, good_lines: Iterable[bytes], bad: list[BadRecord],
-              bad_line: Callable[[BadRecord], bytes], header: bytes | None = None) -> int:
+    def write(
+        self,
+        source: str,
+        k: int,
+        good_lines: Iterable[bytes],
+        bad: list[BadRecord],
+        bad_line: Callable[[BadRecord], bytes],
+        header: bytes | None = None,
+    ) -> int:
         """Write one file; returns its number of good records."""
         name = self.relative_path(source, k)
         with _LineFile(self.out_dir / name, self.compress and source != TRAFFIC) as out:
@@ -189,12 +236,24 @@ class _Writer:
             self._write_bad(out, name, inserts.pop(written, []), bad_line)
         return written
 
-    def _write_bad(self, out: _LineFile, name: str, records: list[BadRecord],
-                   bad_line: Callable[[BadRecord], bytes]) -> None:
+    def _write_bad(
+        self,
+        out: _LineFile,
+        name: str,
+        records: list[BadRecord],
+        bad_line: Callable[[BadRecord], bytes],
+    ) -> None:
         for record in records:
             out.write(bad_line(record))
-            self.bad_log.append({"source": record.rule.source, "file": name, "line": out.lines,
-                                 "rule": record.rule.rule, "field": record.rule.field})
+            self.bad_log.append(
+                {
+                    "source": record.rule.source,
+                    "file": name,
+                    "line": out.lines,
+                    "rule": record.rule.rule,
+                    "field": record.rule.field,
+                }
+            )
 
 
 class _LineFile:
@@ -202,9 +261,13 @@ class _LineFile:
 
     def __init__(self, path: Path, compress: bool) -> None:
         self._raw = open(path, "wb")  # closed in __exit__
-        self._out: BinaryIO = (gzip_module.GzipFile(filename="", mode="wb", fileobj=self._raw,
-                                                    compresslevel=GZIP_LEVEL, mtime=0)
-                               if compress else self._raw)
+        self._out: BinaryIO = (
+            gzip_module.GzipFile(
+                filename="", mode="wb", fileobj=self._raw, compresslevel=GZIP_LEVEL, mtime=0
+            )
+            if compress
+            else self._raw
+        )
         self._pending: list[bytes] = []
         self.lines = 0
 
@@ -228,36 +291,52 @@ class _LineFile:
         self._raw.close()
 
 
-def _write_solutions(writer: _Writer, k: int, solutions: list[Solution], org_ids: list[str],
-                     timeline: Timeline, bad: list[BadRecord]) -> int:
+def _write_solutions(
+    writer: _Writer,
+    k: int,
+    solutions: list[Solution],
+    org_ids: list[str],
+    timeline: Timeline,
+    bad: list[BadRecord],
+) -> int:
     end = int(timeline.ends[k])
     records = [s.record(end, org_ids[s.org], timeline) for s in solutions]
     lines = (orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
     return writer.write(SOLUTIONS, k, lines, bad, lambda b: bad_solution_line(b.rule, records[0]))
 
 
-def _write_traffic(writer: _Writer, k: int, rows: list[TrafficRow], timeline: Timeline,
-                   bad: list[BadRecord]) -> int:
+def _write_traffic(
+    writer: _Writer, k: int, rows: list[TrafficRow], timeline: Timeline, bad: list[BadRecord]
+) -> int:
     lines = ((row.csv() + "\n").encode() for row in rows)
     date_k = timeline.snapshot_dates[k]
-    return writer.write(TRAFFIC, k, lines, bad,
-                        lambda b: bad_traffic_line(b.rule, rows[0], date_k),
-                        header=(HEADER + "\n").encode())
+    return writer.write(
+        TRAFFIC,
+        k,
+        lines,
+        bad,
+        lambda b: bad_traffic_line(b.rule, rows[0], date_k),
+        header=(HEADER + "\n").encode(),
+    )
 
 
 def _solution_files(solutions: list[Solution], timeline: Timeline) -> dict[int, list[Solution]]:
     """Snapshot index -> solutions in its file: all in the first, then only changed ones."""
     files = {0: solutions}
     for k in range(1, len(timeline.snapshot_dates)):
-        changed = [s for s in solutions
-                   if s.changed_between(int(timeline.ends[k - 1]), int(timeline.ends[k]))]
+        changed = [
+            s
+            for s in solutions
+            if s.changed_between(int(timeline.ends[k - 1]), int(timeline.ends[k]))
+        ]
         if changed:
             files[k] = changed
     return files
 
 
-def _reemits(plan: ReferralPlan, timeline: Timeline, changed: np.ndarray, k: int,
-             seed: int) -> np.ndarray:
+def _reemits(
+    plan: ReferralPlan, timeline: Timeline, changed: np.ndarray, k: int, seed: int
+) -> np.ndarray:
     """Deliberate repeats of unchanged referrals; one also fills a snapshot with no changes
     (an empty file would count as a failed file)."""
     if k == 0:
@@ -273,19 +352,31 @@ def _by_file(records: list[BadRecord]) -> defaultdict[tuple[str, int], list[BadR
     return grouped
 
 
-def _write_manifest(out_dir: Path, parameters: dict, summary: GenerationSummary,
-                    landing: _Landing, writer: _Writer) -> None:
+def _write_manifest(
+    out_dir: Path, parameters: dict, summary: GenerationSummary, landing: _Landing, writer: _Writer
+) -> None:
     """Parameters, summary, organisations, and where every deliberate oddity is: bad records,
     repeated (unchanged) referrals and restated traffic rows."""
     columns = landing.plan.columns
-    reemits = [{"file": writer.relative_path(REFERRALS, k),
-                "ids": [guid(int(columns["id_hi"][e]), int(columns["id_lo"][e]))
-                        for e in entities]}
-               for k, entities in enumerate(landing.reemitted) if entities.size]
-    restatements = [{"file": writer.relative_path(TRAFFIC, k), "date": row.date,
-                     "organizationId": row.organization_id, "offerId": row.offer_id}
-                    for k, (rows, restated) in enumerate(landing.traffic_files)
-                    for row in rows[len(rows) - restated:] if restated]
+    reemits = [
+        {
+            "file": writer.relative_path(REFERRALS, k),
+            "ids": [guid(int(columns["id_hi"][e]), int(columns["id_lo"][e])) for e in entities],
+        }
+        for k, entities in enumerate(landing.reemitted)
+        if entities.size
+    ]
+    restatements = [
+        {
+            "file": writer.relative_path(TRAFFIC, k),
+            "date": row.date,
+            "organizationId": row.organization_id,
+            "offerId": row.offer_id,
+        }
+        for k, (rows, restated) in enumerate(landing.traffic_files)
+        for row in rows[len(rows) - restated :]
+        if restated
+    ]
     manifest = {
         "generator": "orchestration.synthetic.generator",
         "parameters": parameters,
@@ -296,15 +387,19 @@ def _write_manifest(out_dir: Path, parameters: dict, summary: GenerationSummary,
         "restated_traffic_rows": restatements,
     }
     (out_dir / MANIFEST_NAME).write_bytes(
-        orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    )
 
 
 def _prepare(out_dir: Path) -> None:
     """Create the source folders; clear files of an earlier generation (so a smaller rerun
     leaves no stale snapshots), but never touch landed data the generator did not write."""
-    landed = [path for source in (REFERRALS, SOLUTIONS, TRAFFIC)
-              for pattern in ("*.jsonl", "*.jsonl.gz", "*.csv")
-              for path in (out_dir / source).glob(pattern)]
+    landed = [
+        path
+        for source in (REFERRALS, SOLUTIONS, TRAFFIC)
+        for pattern in ("*.jsonl", "*.jsonl.gz", "*.csv")
+        for path in (out_dir / source).glob(pattern)
+    ]
     if landed and not (out_dir / MANIFEST_NAME).exists():
         raise FileExistsError(f"{out_dir} already holds landed files not written by the generator")
     for path in landed:
@@ -313,10 +408,15 @@ def _prepare(out_dir: Path) -> None:
         (out_dir / source).mkdir(parents=True, exist_ok=True)
 
 
-def _check_arguments(organizations: int, referrals: int, days: int, snapshot_every: int,
-                     bad_records: int) -> None:
-    for name, value, minimum in (("organizations", organizations, 1), ("referrals", referrals, 1),
-                                 ("days", days, 1), ("snapshot_every", snapshot_every, 1),
-                                 ("bad_records", bad_records, 0)):
+def _check_arguments(
+    organizations: int, referrals: int, days: int, snapshot_every: int, bad_records: int
+) -> None:
+    for name, value, minimum in (
+        ("organizations", organizations, 1),
+        ("referrals", referrals, 1),
+        ("days", days, 1),
+        ("snapshot_every", snapshot_every, 1),
+        ("bad_records", bad_records, 0),
+    ):
         if value < minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {value}")

@@ -33,8 +33,10 @@ def make_organizations(seed: int, count: int) -> tuple[list[Organization], list[
     hi, lo = guid_halves(rng, len(names))
     # Distinct MPN blocks 1000 apart leave room for up to 1000 solution ids per org.
     mpn = 6_000_000 + 1_000 * rng.choice(3_000, size=len(names), replace=False)
-    orgs = [Organization(guid(int(h), int(low)), name, int(m))
-            for h, low, name, m in zip(hi, lo, names, mpn.tolist(), strict=True)]
+    orgs = [
+        Organization(guid(int(h), int(low)), name, int(m))
+        for h, low, name, m in zip(hi, lo, names, mpn.tolist(), strict=True)
+    ]
     return orgs[:count], orgs[count:]
 
 

@@ -43,10 +43,16 @@ class Solution:
 
     def record(self, end: int, org_id: str, timeline: Timeline) -> dict:
         publish, co_sell, updated = self.state(end)
-        return {"id": self.id, "organizationId": org_id, "name": self.name,
-                "offerId": self.offer_id, "solutionType": self.solution_type,
-                "publishStatus": publish, "coSellStatus": co_sell,
-                "updatedDateTime": timeline.iso(updated)}
+        return {
+            "id": self.id,
+            "organizationId": org_id,
+            "name": self.name,
+            "offerId": self.offer_id,
+            "solutionType": self.solution_type,
+            "publishStatus": publish,
+            "coSellStatus": co_sell,
+            "updatedDateTime": timeline.iso(updated),
+        }
 
 
 def plan_solutions(seed: int, orgs: list[Organization], timeline: Timeline) -> list[Solution]:
@@ -65,17 +71,25 @@ def plan_solutions(seed: int, orgs: list[Organization], timeline: Timeline) -> l
                 changes: tuple[tuple[int, str, str], ...] = ()
             else:
                 publish, co_sell, changes = _evolving_state(rng, solution_type, timeline)
-            solutions.append(Solution(
-                id=f"SOL-{org.mpn_id + j + 1}-{SOLUTION_ID_SUFFIX[solution_type]}",
-                org=org_index, name=name,
-                offer_id=f"{org.slug}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}",
-                solution_type=solution_type, publish_status=publish, co_sell_status=co_sell,
-                updated=-int(rng.integers(DAY, 400 * DAY)), changes=changes))
+            solutions.append(
+                Solution(
+                    id=f"SOL-{org.mpn_id + j + 1}-{SOLUTION_ID_SUFFIX[solution_type]}",
+                    org=org_index,
+                    name=name,
+                    offer_id=f"{org.slug}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}",
+                    solution_type=solution_type,
+                    publish_status=publish,
+                    co_sell_status=co_sell,
+                    updated=-int(rng.integers(DAY, 400 * DAY)),
+                    changes=changes,
+                )
+            )
     return solutions
 
 
-def _evolving_state(rng, solution_type: str,
-                    timeline: Timeline) -> tuple[str, str, tuple[tuple[int, str, str], ...]]:
+def _evolving_state(
+    rng, solution_type: str, timeline: Timeline
+) -> tuple[str, str, tuple[tuple[int, str, str], ...]]:
     publish = str(rng.choice([LIVE, DRAFT, DELISTED], p=[0.6, 0.3, 0.1]))
     co_sell = str(rng.choice([IN_MARKET, CO_SELL_READY, AZURE_IP], p=[0.5, 0.35, 0.15]))
     if co_sell == AZURE_IP and solution_type != "IP":  # the incentive is for IP solutions only

@@ -72,8 +72,9 @@ class Timeline:
         return out.tolist()
 
     def iso(self, seconds: int) -> str:
-        instant = datetime(self.first_day.year, self.first_day.month, self.first_day.day,
-                           tzinfo=UTC) + timedelta(seconds=int(seconds))
+        instant = datetime(
+            self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=UTC
+        ) + timedelta(seconds=int(seconds))
         return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -88,8 +89,9 @@ def with_offset(iso_z: str, minutes: int) -> str:
 def stream(seed: int, purpose: str, *extra: int) -> np.random.Generator:
     """An independent, reproducible random stream per purpose (crc32 is stable across runs,
     unlike hash())."""
-    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(purpose.encode()),
-                                                         *extra]))
+    return np.random.default_rng(
+        np.random.SeedSequence([seed, zlib.crc32(purpose.encode()), *extra])
+    )
 
 
 def guid_halves(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,8 +24,10 @@ class TrafficRow:
     cta_clicks: int
 
     def csv(self) -> str:
-        return (f"{self.date},{self.organization_id},{self.offer_id},{self.page_views},"
-                f"{self.cta_clicks}")
+        return (
+            f"{self.date},{self.organization_id},{self.offer_id},{self.page_views},"
+            f"{self.cta_clicks}"
+        )
 
 
 @dataclass(frozen=True)
@@ -49,37 +51,55 @@ def plan_traffic(seed: int, solutions: list[Solution], timeline: Timeline) -> Tr
     return TrafficPlan(np.where(listing > 0, views, -1), clicks)
 
 
-def traffic_rows(plan: TrafficPlan, solutions: list[Solution], org_ids: list[str],
-                 timeline: Timeline, k: int, seed: int) -> tuple[list[TrafficRow], int]:
+def traffic_rows(
+    plan: TrafficPlan,
+    solutions: list[Solution],
+    org_ids: list[str],
+    timeline: Timeline,
+    k: int,
+    seed: int,
+) -> tuple[list[TrafficRow], int]:
     """Rows of snapshot k's file (its days, by date then offer), then any restated rows.
 
     Returns the rows and how many at the end are restatements.
     """
-    rows = [row for day in timeline.interval_days(k)
-            for row in _day_rows(plan, solutions, org_ids, timeline, day)]
+    rows = [
+        row
+        for day in timeline.interval_days(k)
+        for row in _day_rows(plan, solutions, org_ids, timeline, day)
+    ]
     if k == 0 or k % RESTATE_EVERY != RESTATE_EVERY - 1:
         return rows, 0
-    earlier = [row for day in timeline.interval_days(k - 1)
-               for row in _day_rows(plan, solutions, org_ids, timeline, day)]
+    earlier = [
+        row
+        for day in timeline.interval_days(k - 1)
+        for row in _day_rows(plan, solutions, org_ids, timeline, day)
+    ]
     rng = stream(seed, "restatements", k)
     picks = rng.choice(len(earlier), size=min(RESTATED_ROWS, len(earlier)), replace=False)
     restated = [_corrected(earlier[i], rng) for i in sorted(picks.tolist())]
     return rows + restated, len(restated)
 
 
-def _day_rows(plan: TrafficPlan, solutions: list[Solution], org_ids: list[str],
-              timeline: Timeline, day: int) -> list[TrafficRow]:
+def _day_rows(
+    plan: TrafficPlan, solutions: list[Solution], org_ids: list[str], timeline: Timeline, day: int
+) -> list[TrafficRow]:
     date = timeline.day(day).isoformat()
-    return [TrafficRow(date, org_ids[s.org], s.offer_id, int(plan.views[day, i]),
-                       int(plan.clicks[day, i]))
-            for i, s in enumerate(solutions) if plan.views[day, i] >= 0]
+    return [
+        TrafficRow(
+            date, org_ids[s.org], s.offer_id, int(plan.views[day, i]), int(plan.clicks[day, i])
+        )
+        for i, s in enumerate(solutions)
+        if plan.views[day, i] >= 0
+    ]
 
 
 def _corrected(row: TrafficRow, rng: np.random.Generator) -> TrafficRow:
     """The marketplace's late correction of a day: a few more views (bot filtering undone)."""
     views = row.page_views + max(1, round(row.page_views * 0.04))
-    return TrafficRow(row.date, row.organization_id, row.offer_id, views,
-                      row.cta_clicks + int(rng.integers(0, 2)))
+    return TrafficRow(
+        row.date, row.organization_id, row.offer_id, views, row.cta_clicks + int(rng.integers(0, 2))
+    )
 
 
 def _listing_factor(solution: Solution, end: int) -> float:

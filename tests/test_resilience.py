@@ -1,0 +1,192 @@
+"""Faults a real deployment meets: readers during a refresh, a refresh killed at any point, two
+refreshes at once. Refreshes run as separate processes, as they would in production."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import faults, settings
+from orchestration.synthetic.generator import generate
+
+CLI = str(Path(sys.executable).parent / "referral-insights")
+READER = Path(__file__).with_name("serving_reader.py")
+
+
+def _env(raw: Path, warehouse: Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    return env | {settings.RAW_DIR_ENV: str(raw), settings.WAREHOUSE_ENV: str(warehouse)} | extra
+
+
+def _refresh(raw: Path, warehouse: Path, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CLI, "refresh"],
+        env=_env(raw, warehouse, **extra),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _start_paused(raw: Path, warehouse: Path, point: str, marker: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [CLI, "refresh"],
+        env=_env(
+            raw, warehouse, **{faults.PAUSE_AT_ENV: point, faults.PAUSE_MARKER_ENV: str(marker)}
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        assert proc.poll() is None, f"refresh ended before reaching {point}"
+        assert time.monotonic() < deadline, f"refresh never reached {point}"
+        time.sleep(0.2)
+    return proc
+
+
+def _marts(warehouse: Path) -> dict[str, list]:
+    """Every dbt mart's rows (the widget-refresh details carry timestamps and are left out)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [
+            n
+            for (n,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "and table_name <> 'mart_widget_refresh' order by 1"
+            ).fetchall()
+        ]
+        return {n: con.execute(f"select * from marts.{n} order by all").fetchall() for n in names}
+
+
+def _raw_counts(warehouse: Path) -> dict[str, int]:
+    tables = (
+        "referral_snapshots",
+        "referral_registrations",
+        "solution_snapshots",
+        "marketplace_traffic",
+        "quarantine",
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {t: con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] for t in tables}
+
+
+def _assert_published_set_whole(folder: Path) -> None:
+    """What readers can see is one complete version, or nothing yet."""
+    link = folder / "marts"
+    if link.exists():
+        manifest = json.loads((link / "_manifest.json").read_text())
+        for mart in manifest["marts"]:
+            if mart["state"] != "not_published":
+                assert (link / f"{mart['mart']}.parquet").exists(), mart
+    serving = folder / "serving.duckdb"
+    if serving.exists():
+        with duckdb.connect(str(serving), read_only=True) as con:
+            assert con.execute("select count(*) from publish.published_marts").fetchall()[0][0] > 0
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("landing") / "raw"
+    generate(
+        raw,
+        organizations=1,
+        referrals=400,
+        start=dt.date(2026, 3, 2),
+        days=35,
+        seed=11,
+        bad_records=2,
+    )
+    return raw
+
+
+@pytest.fixture(scope="module")
+def clean_build(landing, tmp_path_factory) -> Path:
+    warehouse = tmp_path_factory.mktemp("clean") / "wh.duckdb"
+    done = _refresh(landing, warehouse)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return warehouse
+
+
+@pytest.mark.parametrize("point", faults.POINTS)
+def test_refresh_killed_at_any_point_is_repaired_by_the_next(point, landing, clean_build, tmp_path):
+    warehouse = tmp_path / "wh" / "wh.duckdb"
+    warehouse.parent.mkdir()
+    proc = _start_paused(landing, warehouse, point, tmp_path / "reached")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    _assert_published_set_whole(warehouse.parent)
+
+    done = _refresh(landing, warehouse)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert _raw_counts(warehouse) == _raw_counts(clean_build)  # nothing landed is lost
+    assert _marts(warehouse) == _marts(clean_build)
+    _assert_published_set_whole(warehouse.parent)
+    assert (warehouse.parent / "marts" / "mart_overview_summary.parquet").exists()
+
+
+def test_a_second_refresh_at_the_same_time_exits_with_a_message(landing, tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    first = _start_paused(landing, warehouse, "dbt", tmp_path / "reached")
+    try:
+        second = _refresh(landing, warehouse)
+        assert second.returncode == 3
+        assert "another refresh" in second.stderr and str(warehouse) in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
+    assert _refresh(landing, warehouse).returncode == 0
+
+
+def test_readers_of_the_serving_database_during_a_refresh(landing, clean_build, tmp_path):
+    """A reader process queries the serving database and the Parquet set in a loop while a
+    refresh that changes every mart runs; every query succeeds and every batch it reads is
+    consistent (the summary's 3M values equal the sums of the daily marts it read with them)."""
+    raw = tmp_path / "raw"
+    shutil.copytree(landing, raw)
+    warehouse = tmp_path / "wh" / "wh.duckdb"
+    shutil.copytree(clean_build.parent, warehouse.parent, symlinks=True)
+    # a later snapshot that changes the marts: the generator's last referral file re-dated
+    latest = sorted((raw / "referrals").iterdir())[-1]
+    shutil.copy(latest, raw / "referrals" / "2026-04-13.jsonl")
+
+    stop = tmp_path / "stop"
+    readers = {
+        mode: subprocess.Popen(
+            [
+                sys.executable,
+                str(READER),
+                mode,
+                str(warehouse.parent),
+                str(stop),
+                str(tmp_path / f"{mode}.json"),
+            ]
+        )
+        for mode in ("long", "reconnect")
+    }
+    try:
+        time.sleep(2)
+        done = _refresh(raw, warehouse)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        time.sleep(2)
+    finally:
+        stop.write_text("stop")
+        for reader in readers.values():
+            reader.wait(timeout=120)
+    for mode in readers:
+        result = json.loads((tmp_path / f"{mode}.json").read_text())
+        assert result["errors"] == [], (mode, result["errors"][:3])
+        assert result["inconsistent"] == [], (mode, result["inconsistent"][:3])
+        assert result["batches"] >= 10, mode
+    # the open connection keeps its snapshot; a reconnecting reader moves to the new version
+    assert len(json.loads((tmp_path / "long.json").read_text())["versions"]) == 1
+    assert len(json.loads((tmp_path / "reconnect.json").read_text())["versions"]) == 2

@@ -1,0 +1,129 @@
+"""Publishing for BI tools: whole-version swaps, last good version for failed marts, pruning, and
+the serving database's readability by DuckDB 1.x clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.serving import publisher
+
+
+def _warehouse(tmp_path: Path, a_rows: int, b_rows: int) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    path = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema if not exists marts")
+    con.execute("create or replace table marts.a as select range as n from range(?)", [a_rows])
+    con.execute(
+        "create or replace table marts.b as select range as n, 'x' as s from range(?)", [b_rows]
+    )
+    return path, con
+
+
+def _served(path: Path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as con:
+        states = {
+            m: (s, n)
+            for m, s, n in con.execute(
+                "select mart, state, row_count from publish.published_marts"
+            ).fetchall()
+        }
+        tables = {
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        counts = {
+            t: con.execute(f"select count(*) from marts.{t}").fetchall()[0][0] for t in tables
+        }
+    return {"states": states, "counts": counts}
+
+
+def test_publish_swaps_versions_and_keeps_last_good_for_failed_marts(tmp_path):
+    wh, con = _warehouse(tmp_path, 1, 2)
+    first = publisher.publish(con, wh, ["a", "b"], failed=set(), version="v1")
+    link = tmp_path / "marts"
+    assert link.is_symlink() and link.resolve() == first.directory
+    assert duckdb.sql(f"select count(*) from '{link}/b.parquet'").fetchall() == [(2,)]
+    assert _served(tmp_path / "serving.duckdb")["counts"] == {"a": 1, "b": 2}
+
+    # b now fails validation: the new version carries a's new data and b's previous file
+    _warehouse(tmp_path, 3, 5)
+    second = publisher.publish(con, wh, ["a", "b"], failed={"b"}, version="v2")
+    served = _served(tmp_path / "serving.duckdb")
+    assert served["counts"] == {"a": 3, "b": 2}
+    assert served["states"] == {"a": ("published", 3), "b": ("kept_previous", 2)}
+    by_mart = {m.mart: m for m in second.marts}
+    assert by_mart["b"].data_refreshed_at == {m.mart: m for m in first.marts}["b"].data_refreshed_at
+    manifest = json.loads((link / "_manifest.json").read_text())
+    assert manifest["version"] == "v2" and link.resolve().name == "v2"
+
+
+def test_a_failed_mart_never_published_before_is_left_out(tmp_path):
+    wh, con = _warehouse(tmp_path, 1, 2)
+    result = publisher.publish(con, wh, ["a", "b"], failed={"b"}, version="v1")
+    assert [(m.mart, m.state) for m in result.marts] == [("a", "published"), ("b", "not_published")]
+    assert not (tmp_path / "marts" / "b.parquet").exists()
+    assert _served(tmp_path / "serving.duckdb")["counts"] == {"a": 1}
+
+
+def test_old_versions_are_pruned_and_leftovers_of_a_killed_publish_removed(tmp_path):
+    wh, con = _warehouse(tmp_path, 1, 1)
+    (tmp_path / ".published").mkdir()
+    (tmp_path / ".published" / "v0.tmp").mkdir()  # a publish killed before its swap
+    (tmp_path / ".serving.duckdb.v0.tmp").write_text("half")
+    for n in range(1, 6):
+        publisher.publish(con, wh, ["a", "b"], failed=set(), version=f"v{n}")
+    assert sorted(p.name for p in (tmp_path / ".published").iterdir()) == ["v3", "v4", "v5"]
+    assert not (tmp_path / ".serving.duckdb.v0.tmp").exists()
+    assert (tmp_path / "marts").resolve().name == "v5"
+
+
+@pytest.fixture(scope="session")
+def duckdb_1x(tmp_path_factory) -> Path:
+    """DuckDB 1.1, the kind of client library many BI drivers bundle, in a folder of its own."""
+    target = tmp_path_factory.mktemp("duckdb1x")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            "duckdb==1.1.3",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return target
+
+
+def test_serving_db_opens_with_a_duckdb_1x_client(tmp_path, duckdb_1x):
+    wh, con = _warehouse(tmp_path, 4, 2)
+    publisher.publish(con, wh, ["a", "b"], failed=set(), version="v1")
+    script = (
+        "import duckdb, sys; assert duckdb.__version__.startswith('1.'), duckdb.__version__;"
+        "c = duckdb.connect(sys.argv[1], read_only=True);"
+        "print(c.execute('select count(*) from marts.a').fetchall()[0][0],"
+        " c.execute(\"select state from publish.published_marts where mart = 'b'\").fetchall()[0][0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "serving.duckdb")],
+        env=os.environ | {"PYTHONPATH": str(duckdb_1x)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["4", "published"]
