@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export REFERRAL_INSIGHTS_RAW_DIR ?= $(CURDIR)/data/sample
 export REFERRAL_INSIGHTS_WAREHOUSE ?= $(CURDIR)/data/warehouse/referral_insights.duckdb
 
-.PHONY: run test ui install lint clean
+.PHONY: run test ui docs install lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3)"; exit 1; }
@@ -38,6 +38,12 @@ lint: $(STAMP)
 
 ui: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# dbt docs as one self-contained page (lineage source → staging → mart → widget, every column).
+docs: $(STAMP)
+	mkdir -p $(dir $(REFERRAL_INSIGHTS_WAREHOUSE))
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --profiles-dir . --target-path target/docs
+	@echo "dbt docs: $(CURDIR)/dbt_project/target/docs/static_index.html"
 
 clean:
 	rm -rf data/warehouse dbt_project/target dbt_project/logs .dagster_home

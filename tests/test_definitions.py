@@ -101,3 +101,31 @@ def test_jobs_schedule_and_sensor(defs):
     assert {j.name for j in defs.resolve_all_job_defs()} >= {"refresh", "transform"}
     assert defs.resolve_schedule_def("daily_refresh_schedule").cron_schedule == "0 6 * * *"
     assert defs.resolve_sensor_def("landed_files_sensor") is not None
+
+
+WIDGETS = {
+    "widget_solutions_outlook": ["mart_solutions_outlook"],
+    "widget_referrals": ["mart_referrals_daily", "mart_overview_summary"],
+    "widget_cosell_opportunities": ["mart_cosell_daily", "mart_overview_summary"],
+    "widget_leads": ["mart_leads_daily", "mart_overview_summary"],
+    "widget_referral_distribution": ["mart_referral_distribution"],
+    "widget_qrp_performance": ["mart_qrp_monthly_kpis", "mart_qrp_kpi_history"],
+    "widget_acceptance_time": ["mart_acceptance_time_distribution"],
+    "widget_win_time": ["mart_win_time_distribution"],
+    "widget_revenue": ["mart_revenue_daily", "mart_overview_summary"],
+}
+
+
+def test_each_widget_reads_its_marts_and_reaches_back_to_raw(defs):
+    graph = _graph(defs)
+    for widget, marts in WIDGETS.items():
+        key = dg.AssetKey(["dashboard", widget])
+        parents = {k.path[-1] for k in graph.get(key).parent_keys}
+        assert parents == set(marts), widget
+        assert dg.AssetKey(["raw", "referral_snapshots"]) in _upstream(graph, key)
+
+
+def test_publish_runs_after_every_mart(defs):
+    graph = _graph(defs)
+    upstream = {k.path[-1] for k in _upstream(graph, dg.AssetKey(["serving", "published_marts"]))}
+    assert {m for marts in WIDGETS.values() for m in marts} <= upstream

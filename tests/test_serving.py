@@ -127,3 +127,48 @@ def test_serving_db_opens_with_a_duckdb_1x_client(tmp_path, duckdb_1x):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["4", "published"]
+
+
+# SQLAlchemy clients (Superset, notebooks) reach DuckDB through duckdb-engine. With SQLAlchemy 2.1
+# its column reflection fails (it queries pg_catalog.pg_collation, which DuckDB lacks); the 2.0
+# line works. The `bi` extra pins the pair tested here.
+BI_PINS = ("duckdb-engine==0.17.0", "sqlalchemy==2.0.54")
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy_client(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("bi")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), *BI_PINS],
+        check=True, capture_output=True, timeout=300,
+    )
+    return target
+
+
+def test_pinned_bi_extra_matches_the_tested_pins():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert tuple(project["project"]["optional-dependencies"]["bi"]) == BI_PINS
+
+
+def test_sqlalchemy_clients_list_and_query_the_serving_db(tmp_path, sqlalchemy_client):
+    wh, con = _warehouse(tmp_path, 4, 2)
+    publisher.publish(con, wh, ["a", "b"], failed=set(), version="v1")
+    script = """
+import sys, sqlalchemy as sa
+engine = sa.create_engine("duckdb:///" + sys.argv[1], connect_args={"read_only": True})
+inspector = sa.inspect(engine)
+schemas = inspector.get_schema_names()
+tables = inspector.get_table_names(schema="serving.marts")
+columns = [c["name"] for c in inspector.get_columns("b", schema="serving.marts")]
+with engine.connect() as c:
+    rows = c.execute(sa.text("select count(*) from marts.a")).scalar()
+print(sa.__version__, "serving.marts" in schemas, ",".join(tables), ",".join(columns), rows)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "serving.duckdb")],
+        env=os.environ | {"PYTHONPATH": str(sqlalchemy_client)}, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["2.0.54", "True", "a,b", "n,s", "4"]
