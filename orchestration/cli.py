@@ -15,16 +15,23 @@ def _refresh(args: argparse.Namespace) -> int:
     from orchestration.refresh import RefreshAlreadyRunning, run_refresh
 
     try:
-        summary = run_refresh(args.raw_dir, args.warehouse, "INFO" if args.verbose else "WARNING")
+        summary = run_refresh(
+            args.raw_dir, args.warehouse, "INFO" if args.verbose else "WARNING", force=args.force
+        )
     except RefreshAlreadyRunning as exc:
         print(f"refresh not started: {exc}", file=sys.stderr)
         return 3
     for warning in summary.warnings:
         print(f"warning: {warning}")
-    print(
-        f"Refresh {'succeeded' if summary.success else 'FAILED'} in {summary.seconds:.1f}s "
-        f"(job {summary.job}, run {summary.run_id})"
-    )
+    if not summary.run_id:
+        print(
+            f"Warehouse already up to date (nothing landed or changed), checked in {summary.seconds:.1f}s"
+        )
+    else:
+        print(
+            f"Refresh {'succeeded' if summary.success else 'FAILED'} in {summary.seconds:.1f}s "
+            f"(job {summary.job}, run {summary.run_id})"
+        )
     print(f"  warehouse:           {args.warehouse.resolve()}")
     print(f"  as-of date:          {summary.as_of_date or 'none (no readable referral snapshot)'}")
     print(f"  files loaded:        {summary.files_loaded}")
@@ -36,6 +43,8 @@ def _refresh(args: argparse.Namespace) -> int:
         f"  records quarantined: {summary.records_quarantined}"
         + (" (see raw.quarantine)" if summary.records_quarantined else "")
     )
+    if summary.quality:  # per-widget statuses (marts.mart_widget_refresh) and Data Docs
+        print("\n".join(summary.quality.summary_lines()))
     # Quarantined records are data problems, reported above; only a pipeline failure is an error.
     return 0 if summary.success else 1
 
@@ -84,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         "data/warehouse/referral_insights.duckdb)",
     )
     refresh.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run log")
+    refresh.add_argument(
+        "--force", action="store_true", help="rebuild even when nothing landed or changed"
+    )
     refresh.set_defaults(func=_refresh)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic landing zone")

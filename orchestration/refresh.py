@@ -8,6 +8,7 @@ nothing new landed) and summarises what happened from the warehouse's bookkeepin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import time
@@ -20,6 +21,8 @@ from filelock import FileLock, Timeout
 
 from orchestration import settings
 from orchestration.ingestion import landing, loader
+from orchestration.ingestion.schema import ensure_raw_schema
+from orchestration.quality.refresh_summary import RefreshDetails, refresh_details
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class RefreshSummary:
     warnings: list[str] = field(default_factory=list)
     as_of_date: dt.date | None = None
     seconds: float = 0.0
+    quality: RefreshDetails | None = None  # this run's widget statuses and Data Docs
 
 
 def lock_path(warehouse: Path) -> Path:
@@ -56,7 +60,9 @@ def _instance() -> dg.DagsterInstance:
     )
 
 
-def run_refresh(raw_dir: Path, warehouse: Path, log_level: str = "WARNING") -> RefreshSummary:
+def run_refresh(
+    raw_dir: Path, warehouse: Path, log_level: str = "WARNING", force: bool = False
+) -> RefreshSummary:
     raw_dir, warehouse = raw_dir.resolve(), warehouse.resolve()
     os.environ[settings.RAW_DIR_ENV] = str(raw_dir)
     os.environ[settings.WAREHOUSE_ENV] = str(warehouse)
@@ -64,7 +70,7 @@ def run_refresh(raw_dir: Path, warehouse: Path, log_level: str = "WARNING") -> R
     try:
         # Two refreshes at once would fight over the DuckDB write lock: the second one leaves.
         with FileLock(lock_path(warehouse), timeout=0):
-            return _run(raw_dir, warehouse, log_level)
+            return _run(raw_dir, warehouse, log_level, force)
     except Timeout as exc:
         raise RefreshAlreadyRunning(
             f"another refresh of {warehouse} is running (lock {lock_path(warehouse)}); "
@@ -72,9 +78,7 @@ def run_refresh(raw_dir: Path, warehouse: Path, log_level: str = "WARNING") -> R
         ) from exc
 
 
-def _run(raw_dir: Path, warehouse: Path, log_level: str) -> RefreshSummary:
-    from orchestration.definitions import defs
-    from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
+def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> RefreshSummary:
     from orchestration.defs.partitions import partitioned_files
 
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -82,6 +86,17 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str) -> RefreshSummary:
     files = partitioned_files(found.files, log)
     with _connect_when_free(warehouse) as con:
         changed = loader.changed_files(con, files)
+        up_to_date = not changed and not force and _state_is_current(con)
+    if up_to_date:
+        # Nothing landed and no code changed since the last successful refresh: rebuilding would
+        # give the same warehouse, so skip it (and the import of the whole code location).
+        summary = RefreshSummary(True, "", "none", warnings=found.warnings)
+        _summarise_ingestion(summary, warehouse, started)
+        summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
+        return summary
+
+    from orchestration.definitions import defs
+    from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if changed:
@@ -93,9 +108,74 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str) -> RefreshSummary:
         run_config=run_config, tags=tags, instance=_instance(), raise_on_error=False
     )
     summary = RefreshSummary(result.success, result.run_id, job_name, warnings=found.warnings)
+    summary.quality = refresh_details(warehouse, started)
+    if result.success:
+        with _connect_when_free(warehouse) as con:
+            _record_state(con, result.run_id)
     _summarise_ingestion(summary, warehouse, started)
     summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return summary
+
+
+# What a refresh's output depends on besides the landed files: the code that builds it.
+_CODE_GLOBS = (
+    ("orchestration", "**/*.py"),
+    ("dbt_project", "models/**/*"),
+    ("dbt_project", "macros/**/*"),
+    ("dbt_project", "seeds/**/*"),
+    ("dbt_project", "tests/**/*"),
+    ("dbt_project", "*.yml"),
+    ("expectations", "**/*.json"),
+    ("expectations", "**/*.py"),
+    ("expectations", "**/*.yml"),
+)
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for folder, pattern in _CODE_GLOBS:
+        for path in sorted((settings.PROJECT_ROOT / folder).glob(pattern)):
+            if path.is_file() and "uncommitted" not in path.parts:
+                digest.update(str(path.relative_to(settings.PROJECT_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _ensure_state_table(con) -> None:
+    con.execute("create schema if not exists ops")
+    con.execute(
+        "create table if not exists ops.last_successful_refresh "
+        "(code_fingerprint varchar, landing_watermark timestamp, run_id varchar, completed_at timestamp)"
+    )
+
+
+def _landing_watermark(con):
+    ensure_raw_schema(con)
+    return con.execute("select max(ingested_at) from raw.ingested_files").fetchall()[0][0]
+
+
+def _state_is_current(con) -> bool:
+    _ensure_state_table(con)
+    rows = con.execute(
+        "select code_fingerprint, landing_watermark from ops.last_successful_refresh"
+    ).fetchall()
+    return bool(rows) and rows[0] == (code_fingerprint(), _landing_watermark(con))
+
+
+def _record_state(con, run_id: str) -> None:
+    _ensure_state_table(con)
+    con.begin()
+    con.execute("delete from ops.last_successful_refresh")
+    con.execute(
+        "insert into ops.last_successful_refresh values (?, ?, ?, ?)",
+        [
+            code_fingerprint(),
+            _landing_watermark(con),
+            run_id,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        ],
+    )
+    con.commit()
 
 
 def _connect_when_free(warehouse: Path, timeout_s: float = 900.0) -> duckdb.DuckDBPyConnection:

@@ -278,3 +278,14 @@ def test_incremental_refresh_equals_full_rebuild(refreshed, tmp_path):
         assert _marts(a) == _marts(b)
         # the new acceptance shows in the incremental build
         assert rows(a, "select referrals_accepted from marts.mart_referrals_daily where date = '2026-04-08'") == [(1,)]
+
+
+def test_a_refresh_with_nothing_new_is_a_no_op(refreshed):
+    """Nothing landed and no code changed: the warehouse is reported up to date, not rebuilt."""
+    _, con, tmp = refreshed
+    before = _marts(con)
+    con.close()
+    again = run_refresh(tmp / "raw", tmp / "wh.duckdb")
+    assert again.success and again.job == "none" and again.files_loaded == 0
+    with duckdb.connect(str(tmp / "wh.duckdb"), read_only=True) as after:
+        assert _marts(after) == before

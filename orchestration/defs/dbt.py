@@ -22,6 +22,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.defs.dbt_project import dbt_project, ensure_manifest
 from orchestration.faults import pause_point
 from orchestration.ingestion.schema import ensure_raw_schema
+from orchestration.stage_metrics import measure
 
 ensure_manifest()
 
@@ -70,17 +71,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # the dbt process for the DuckDB lock (dagster-dbt's fetch_row_counts would query mid-run).
     events = []
     try:
-        for event in invocation.stream():
-            events.append(event)
-            pause_point("dbt")  # dbt is running: some models built, others not yet
+        with measure("dbt_build") as metrics:
+            for event in invocation.stream():
+                events.append(event)
+                pause_point("dbt")  # dbt is running: some models built, others not yet
     finally:
-        yield from _with_row_counts(context, warehouse, events)
+        yield from _with_row_counts(context, warehouse, events, metrics.as_metadata())
     if pending:
         with warehouse.get_connection() as con:
             con.execute("delete from raw.full_refresh_requests")
 
 
-def _with_row_counts(context, warehouse: DuckDBResource, events: list):
+def _with_row_counts(context, warehouse: DuckDBResource, events: list, run_metadata: dict):
     outputs = {
         e.output_name: context.asset_key_for_output(e.output_name)
         for e in events

@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.defs.partitions import snapshot_partitions
 from orchestration.defs.resources import LandingZone
 from orchestration.ingestion import landing, loader
+from orchestration.stage_metrics import measure
 
 OWNERS = ["team:referral-insights"]
 
@@ -34,7 +35,7 @@ def _ingest(
             context.log.warning(warning)
     dates = set(context.partition_keys)
     files = [f for f in found.files if f.source == source and f.snapshot_date.isoformat() in dates]
-    with warehouse.get_connection() as con:
+    with measure(f"ingest_{source}") as metrics, warehouse.get_connection() as con:
         if config.only_changed:
             files = loader.changed_files(con, files)
         results = loader.load_files(con, files)
@@ -45,6 +46,7 @@ def _ingest(
             context.log.warning(message)
     failed = [r.file_name for r in results if r.status == "failed"]
     return {
+        **metrics.as_metadata(),
         "files_loaded": sum(r.status == "loaded" for r in results),
         "files_failed": len(failed),
         "records_loaded": sum(r.records_loaded for r in results),

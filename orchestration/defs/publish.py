@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt import dbt_models
 from orchestration.serving.publisher import publish
+from orchestration.stage_metrics import measure
 
 WIDGET_REFRESH = dg.AssetKey(["marts", "mart_widget_refresh"])
 MART_KEYS = sorted(
@@ -45,7 +46,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     `<warehouse dir>/serving.duckdb`, swapped in atomically; what BI tools connect to."""
     warehouse_path = Path(warehouse.database).resolve()
     marts = [k.path[-1] for k in MART_KEYS] + [WIDGET_REFRESH.path[-1]]
-    with warehouse.get_connection() as con:
+    with measure("publish") as metrics, warehouse.get_connection() as con:
         failed = _failed_marts(con)
         present = {
             t
@@ -59,6 +60,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             context.log.warning(f"{mart.mart}: validation failed, {mart.state.replace('_', ' ')}")
     return dg.MaterializeResult(
         metadata={
+            **metrics.as_metadata(),
             "version": result.version,
             "parquet_dir": dg.MetadataValue.path(str(result.directory)),
             "serving_db": dg.MetadataValue.path(str(result.serving_db)),
