@@ -7,10 +7,19 @@ from orchestration.defs.dbt import WIDGET_SPECS, dbt_models
 from orchestration.defs.ingestion import INGEST_ASSETS, INGEST_BOOKKEEPING
 from orchestration.defs.jobs import refresh_job, transform_job
 from orchestration.defs.publish import published_marts
+from orchestration.defs.quality import QUALITY_ASSETS, QUALITY_CHECKS
 from orchestration.defs.resources import build_resources
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *INGEST_BOOKKEEPING, dbt_models, published_marts, *WIDGET_SPECS],
+    assets=[
+        *INGEST_ASSETS,
+        *INGEST_BOOKKEEPING,
+        dbt_models,
+        *QUALITY_ASSETS,
+        published_marts,
+        *WIDGET_SPECS,
+    ],
+    asset_checks=QUALITY_CHECKS,
     jobs=[refresh_job, transform_job],
     schedules=[daily_refresh_schedule],
     sensors=[landed_files_sensor],

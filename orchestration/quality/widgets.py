@@ -26,43 +26,74 @@ class Widget:
     """The mart's key columns: named next to every unexpected row in the validation results."""
 
 
+# In the dashboard's order. Sources per marts.md: the leads widget and the overview summary also
+# read marketplace traffic; the solutions outlook reads solution snapshots only.
 WIDGETS: tuple[Widget, ...] = (
     Widget(
-        "Solutions outlook", "mart_solutions_outlook", (SOLUTIONS,),
-        ("organization_id", "co_sell_status"),
+        name="Solutions outlook",
+        mart="mart_solutions_outlook",
+        sources=(SOLUTIONS,),
+        grain=("organization_id", "co_sell_status"),
     ),
     Widget(
-        "Referrals", "mart_referrals_daily", (REFERRALS,),
-        ("organization_id", "date", "referral_category"),
-    ),
-    Widget("Co-sell opportunities", "mart_cosell_daily", (REFERRALS,), ("organization_id", "date")),
-    Widget("Leads", "mart_leads_daily", (REFERRALS, TRAFFIC), ("organization_id", "date")),
-    Widget(
-        "Referral distribution", "mart_referral_distribution", (REFERRALS,),
-        ("organization_id", "referral_category", "status", "substatus"),
+        name="Referrals",
+        mart="mart_referrals_daily",
+        sources=(REFERRALS,),
+        grain=("organization_id", "date", "referral_category"),
     ),
     Widget(
-        "QRP performance", "mart_qrp_monthly_kpis", (REFERRALS,),
-        ("organization_id", "program", "country", "month"),
+        name="Co-sell opportunities",
+        mart="mart_cosell_daily",
+        sources=(REFERRALS,),
+        grain=("organization_id", "date"),
     ),
     Widget(
-        "QRP performance history", "mart_qrp_kpi_history", (REFERRALS,),
-        ("organization_id", "as_of_date", "program", "country", "month"),
+        name="Leads",
+        mart="mart_leads_daily",
+        sources=(REFERRALS, TRAFFIC),
+        grain=("organization_id", "date"),
     ),
     Widget(
-        "Referral acceptance time", "mart_acceptance_time_distribution", (REFERRALS,),
-        ("organization_id", "date", "referral_kind", "bucket"),
+        name="Referral distribution",
+        mart="mart_referral_distribution",
+        sources=(REFERRALS,),
+        grain=("organization_id", "referral_category", "status", "substatus"),
     ),
     Widget(
-        "Referral win time", "mart_win_time_distribution", (REFERRALS,),
-        ("organization_id", "date", "referral_kind", "bucket"),
+        name="QRP performance",
+        mart="mart_qrp_monthly_kpis",
+        sources=(REFERRALS,),
+        grain=("organization_id", "program", "country", "month"),
     ),
     Widget(
-        "Revenue", "mart_revenue_daily", (REFERRALS,), ("organization_id", "date", "referral_kind")
+        name="QRP performance history",
+        mart="mart_qrp_kpi_history",
+        sources=(REFERRALS,),
+        grain=("organization_id", "as_of_date", "program", "country", "month"),
     ),
     Widget(
-        "Overview headline numbers", "mart_overview_summary", (REFERRALS, TRAFFIC),
-        ("organization_id", "time_range", "metric"),
+        name="Referral acceptance time",
+        mart="mart_acceptance_time_distribution",
+        sources=(REFERRALS,),
+        grain=("organization_id", "date", "referral_kind", "bucket"),
+    ),
+    Widget(
+        name="Referral win time",
+        mart="mart_win_time_distribution",
+        sources=(REFERRALS,),
+        grain=("organization_id", "date", "referral_kind", "bucket"),
+    ),
+    Widget(
+        name="Revenue",
+        mart="mart_revenue_daily",
+        sources=(REFERRALS,),
+        grain=("organization_id", "date", "referral_kind"),
+    ),
+    Widget(
+        name="Overview headline numbers",
+        mart="mart_overview_summary",
+        sources=(REFERRALS, TRAFFIC),
+        grain=("organization_id", "time_range", "metric"),
     ),
 )
 
