@@ -33,17 +33,48 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The same dbt project on Apache Spark (local PySpark session; Java 17), compared row for row with
+# the DuckDB build of the sample data (tests/spark, marker `spark`, left out of `make test`).
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP)
+	@command -v java >/dev/null 2>&1 || { echo "make test-spark needs Java 17 on PATH (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	$(BIN)/python -m pip install -q -e '.[dev,spark]' 2>$(VENV)/pip.log || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/python -c "import pyspark, dbt.adapters.spark"
+	touch $(SPARK_STAMP)
+
+.PHONY: test-spark
+test-spark: $(SPARK_STAMP)
+	$(BIN)/python -m pytest -m spark tests/spark
+
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration tests
 
 ui: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# The reference dashboard (http://127.0.0.1:$(DASHBOARD_PORT)/) over the published marts; refreshes
+# the sample data first only when nothing has been published for this warehouse yet.
+.PHONY: dashboard
+DASHBOARD_PORT ?= 8050
+dashboard: $(STAMP)
+	@test -f "$(dir $(REFERRAL_INSIGHTS_WAREHOUSE))serving.duckdb" || $(BIN)/referral-insights refresh
+	$(BIN)/referral-insights dashboard --port $(DASHBOARD_PORT)
+
 # dbt docs as one self-contained page (lineage source → staging → mart → widget, every column).
 docs: $(STAMP)
 	mkdir -p $(dir $(REFERRAL_INSIGHTS_WAREHOUSE))
 	cd dbt_project && ../$(BIN)/dbt docs generate --static --profiles-dir . --target-path target/docs
 	@echo "dbt docs: $(CURDIR)/dbt_project/target/docs/static_index.html"
+
+# Benchmark (bench/README.md): full + incremental refresh vs a plain pandas baseline whose marts
+# must equal the pipeline's (exit 1 otherwise); tables in bench/results/, data in bench/work/.
+.PHONY: bench bench-small
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --referrals 1000000 --scaling 100000,300000,1000000 $(BENCH_ARGS)
+
+bench-small: $(STAMP)
+	$(BIN)/python bench/run.py --referrals 50000 --skip-force $(BENCH_ARGS)
 
 clean:
 	rm -rf data/warehouse dbt_project/target dbt_project/logs .dagster_home

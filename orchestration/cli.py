@@ -72,6 +72,13 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    from orchestration.dashboard.app import serve
+
+    serve(args.warehouse, host=args.host, port=args.port, organization=args.organization)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referral-insights", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--gzip", action="store_true", help="write .jsonl.gz snapshots")
     gen.add_argument("--bad-records", type=int, default=0, help="inject N bad records")
     gen.set_defaults(func=_generate)
+
+    dash = sub.add_parser(
+        "dashboard", help="serve the Referrals overview dashboard over the published marts"
+    )
+    dash.add_argument(
+        "--warehouse",
+        type=Path,
+        default=settings.warehouse_path(),
+        help="DuckDB warehouse whose published marts (serving.duckdb beside it) are shown "
+        f"(default ${settings.WAREHOUSE_ENV} or data/warehouse/referral_insights.duckdb)",
+    )
+    dash.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    dash.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    dash.add_argument("--organization", help="organization shown by default (default: the first)")
+    dash.set_defaults(func=_dashboard)
     return parser
 
 

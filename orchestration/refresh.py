@@ -133,6 +133,8 @@ _CODE_GLOBS = (
 
 def code_fingerprint() -> str:
     digest = hashlib.sha256()
+    # the dbt target is part of it (issue 7): switching DuckDB <-> Spark must rebuild
+    digest.update(os.environ.get("REFERRAL_INSIGHTS_DBT_TARGET", "duckdb").encode())
     for folder, pattern in _CODE_GLOBS:
         for path in sorted((settings.PROJECT_ROOT / folder).glob(pattern)):
             if path.is_file() and "uncommitted" not in path.parts:

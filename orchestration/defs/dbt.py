@@ -19,8 +19,10 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
+from orchestration import spark_marts
 from orchestration.defs.dbt_project import dbt_project, ensure_manifest
 from orchestration.faults import pause_point
+from orchestration.ingestion import parquet_export
 from orchestration.ingestion.schema import ensure_raw_schema
 from orchestration.stage_metrics import measure
 
@@ -62,6 +64,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # The DuckDB file allows one writing process: no connection of ours stays open while the dbt
     # subprocess runs.
     pending = _pending_full_refresh(warehouse)
+    if parquet_export.spark_target():
+        # Spark target (issue 7): dbt on Spark reads the raw layer as Parquet, so mirror the raw
+        # tables first: after ingestion, and also in a transform-only run (e.g. the first one
+        # after switching an existing warehouse to Spark). Only changed snapshot dates are written.
+        with warehouse.get_connection() as con:
+            exported = parquet_export.export_raw_tables(con)
+        context.log.info(f"raw layer exported as Parquet to {exported.root}")
     args = ["build", "--exclude-resource-type", "unit_test"]
     if pending:
         context.log.info(f"full refresh: {len(pending)} load(s) changed history, e.g. {pending[0]}")
@@ -76,6 +85,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                 events.append(event)
                 pause_point("dbt")  # dbt is running: some models built, others not yet
     finally:
+        if parquet_export.dbt_target() == "spark":
+            # Local Spark session (issue 7): quality, publish and the dashboard read the marts
+            # from DuckDB, so land the tables this build materialized there.
+            _land_spark_tables(context, warehouse, events)
         yield from _with_row_counts(context, warehouse, events, metrics.as_metadata())
     if pending:
         with warehouse.get_connection() as con:
@@ -89,6 +102,13 @@ def _with_row_counts(context, warehouse: DuckDBResource, events: list, run_metad
         if isinstance(e, dg.Output)
     }
     counts: dict[str, int] = {}
+    if parquet_export.spark_target():
+        # Spark (issue 7): count only the tables landed in DuckDB from the local session (other
+        # DuckDB tables, if any, are left from an earlier DuckDB build)
+        landed = parquet_export.dbt_target() == "spark"
+        outputs = {
+            k: v for k, v in outputs.items() if landed and v.path[0] in spark_marts.LANDED_SCHEMAS
+        }
     if outputs:
         with warehouse.get_connection() as con:
             tables = {
@@ -110,6 +130,20 @@ def _with_row_counts(context, warehouse: DuckDBResource, events: list, run_metad
                 {**event.metadata, "dagster/row_count": counts[event.output_name]}
             )
         yield event
+
+
+def _land_spark_tables(context, warehouse: DuckDBResource, events: list) -> None:
+    built = {
+        tuple(context.asset_key_for_output(e.output_name).path)
+        for e in events
+        if isinstance(e, dg.Output)
+    }
+    columns = spark_marts.declared_columns(dbt_project.manifest_path)
+    tables = {key: cols for key, cols in columns.items() if key in built}
+    if tables:
+        with warehouse.get_connection() as con:
+            counts = spark_marts.land_tables(con, tables)
+        context.log.info(f"{len(counts)} Spark tables landed in DuckDB")
 
 
 def _widget_specs() -> list[dg.AssetSpec]:

@@ -14,8 +14,13 @@ from dagster_dbt import DbtCliResource, DbtProject
 from orchestration import settings
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR)
-# The dbt installed beside this interpreter, whether or not the venv is activated.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+# The dbt installed beside this interpreter, whether or not the venv is activated. Where the venv
+# has it, `referral-insights-dbt` (orchestration/dbt_cli.py): the same dbt, but on the Spark
+# target (issue 7) it keeps the profile's ANSI mode on, which dbt-spark alone would switch off.
+_BIN = Path(sys.executable).parent
+DBT_EXECUTABLE = str(
+    _BIN / "referral-insights-dbt" if (_BIN / "referral-insights-dbt").exists() else _BIN / "dbt"
+)
 
 _SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 _SOURCE_FILES = ("dbt_project.yml", "profiles.yml")

@@ -19,10 +19,11 @@ sequenced as (
 
     select
         *,
-        row_number() over (
+        -- BIGINT on both engines (row_number() is INT on Spark, BIGINT on DuckDB)
+        cast(row_number() over (
             partition by referral_id
             order by updated_at, first_seen_snapshot_date, first_seen_source_file, first_seen_line_number
-        ) as version_sequence,
+        ) as {{ dbt.type_bigint() }}) as version_sequence,
         count(*) over (partition by referral_id) as version_count
 
     from referral_versions

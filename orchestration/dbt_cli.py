@@ -1,0 +1,52 @@
+"""`referral-insights-dbt`: dbt's own command line, with the profile's Spark ANSI setting honoured.
+
+dbt-spark 1.11 overwrites `server_side_parameters["spark.sql.ansi.enabled"]` with "false" for
+every connection method (SparkCredentials.__post_init__), and the `session` method re-applies it
+before every statement, so neither the profile nor a `set` hook can turn Spark 4's ANSI mode back
+on. The project wants it on (profiles.yml, target `spark`): with ANSI on, an overflow, an invalid
+cast or a division by zero fails the build instead of silently becoming NULL or a wrapped value,
+which is how Spark/DuckDB divergences get caught. This entry point restores the value the profile
+asked for and then runs `dbt` exactly as the `dbt` executable does; on DuckDB (or without
+dbt-spark installed) it is plain dbt.
+
+Usage: the same arguments as `dbt`, e.g. `referral-insights-dbt build --target spark`.
+"""
+
+from __future__ import annotations
+
+ANSI_KEY = "spark.sql.ansi.enabled"
+
+
+def honour_profile_ansi_mode() -> bool:
+    """Patch dbt-spark's credentials to keep the profile's `spark.sql.ansi.enabled` (when the
+    profile sets it). Returns False when dbt-spark is not installed. Idempotent."""
+    try:
+        from dbt.adapters.spark.connections import SparkCredentials
+    except ImportError:
+        return False
+    if getattr(SparkCredentials.__post_init__, "_keeps_profile_ansi", False):
+        return True
+    original = SparkCredentials.__post_init__
+
+    def __post_init__(self) -> None:
+        requested = {str(k): str(v) for k, v in (self.server_side_parameters or {}).items()}.get(
+            ANSI_KEY
+        )
+        original(self)
+        if requested is not None:
+            self.server_side_parameters[ANSI_KEY] = requested.lower()
+
+    __post_init__._keeps_profile_ansi = True  # type: ignore[attr-defined]
+    SparkCredentials.__post_init__ = __post_init__  # type: ignore[method-assign]
+    return True
+
+
+def main() -> None:
+    honour_profile_ansi_mode()
+    from dbt.cli.main import cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()

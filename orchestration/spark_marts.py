@@ -1,0 +1,108 @@
+"""Marts built on Spark, landed in the DuckDB warehouse (issue 7, local Spark session).
+
+Everything after dbt — the GX checks and `marts.mart_widget_refresh`, the publish step, the
+dashboard — reads the marts (and the GX checks `intermediate.int_revenue_events`) from the DuckDB
+warehouse. When dbt ran on the local Spark session, these tables are Parquet under the Spark
+warehouse dir (`<spark dir>/warehouse/<schema>.db/<table>/`, partitioned tables as
+`<column>=<value>/` folders), so the intermediate and mart tables a build materialized are copied
+into the same DuckDB schemas after it, in one transaction, with the column order of the model's
+YAML (Spark stores partition columns last). Spark's bookkeeping files (`_SUCCESS`, `.crc`) are not
+Parquet and are not read. Staging models are views: nothing to copy.
+
+On a cluster target the Spark warehouse is the cluster's (often object storage), so this copy is
+not done there (see README "Running on Spark").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+
+from orchestration import settings
+
+log = logging.getLogger(__name__)
+
+SPARK_DIR_ENV = "REFERRAL_INSIGHTS_SPARK_DIR"
+MARTS_SCHEMA = "marts"
+LANDED_SCHEMAS = ("intermediate", MARTS_SCHEMA)
+
+
+def spark_dir() -> Path:
+    """The local session's Spark dir (warehouse + metastore), as profiles.yml derives it."""
+    configured = os.environ.get(SPARK_DIR_ENV)
+    return Path(configured).resolve() if configured else settings.warehouse_path().parent / "spark"
+
+
+def table_folder(schema: str, name: str, root: Path | None = None) -> Path:
+    return (root or spark_dir()) / "warehouse" / f"{schema}.db" / name
+
+
+def declared_columns(
+    manifest_path: Path, schemas: tuple[str, ...] = LANDED_SCHEMAS
+) -> dict[tuple[str, str], list[str]]:
+    """(schema, table) -> its columns in YAML order, for the table models of `schemas`."""
+    manifest = json.loads(manifest_path.read_text())
+    return {
+        (node["schema"], node["alias"]): list(node.get("columns", {}))
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["schema"] in schemas
+        and node["config"].get("materialized") in ("table", "incremental")
+    }
+
+
+def land_tables(
+    con: duckdb.DuckDBPyConnection,
+    tables: dict[tuple[str, str], list[str]],
+    root: Path | None = None,
+) -> dict[tuple[str, str], int]:
+    """Replace `<schema>.<table>` in DuckDB by its Spark build; returns row counts. `tables` maps
+    (schema, table) to the preferred column order (may be empty: Parquet order)."""
+    counts: dict[tuple[str, str], int] = {}
+    for schema in sorted({schema for schema, _ in tables}):
+        con.execute(f'create schema if not exists "{schema}"')
+    con.begin()
+    try:
+        for (schema, name), preferred in sorted(tables.items()):
+            folder = table_folder(schema, name, root)
+            relation = f'"{schema}"."{name}"'
+            partitioned = folder.is_dir() and any(
+                p.is_dir() and "=" in p.name for p in folder.iterdir()
+            )
+            pattern = str(folder / ("**/*.parquet" if partitioned else "*.parquet"))
+            if not any(folder.glob("**/*.parquet" if partitioned else "*.parquet")):
+                # Spark writes no file for an empty partitioned table: keep the shape, drop the rows
+                exists = con.execute(
+                    "select count(*) from information_schema.tables "
+                    "where table_schema = ? and table_name = ?",
+                    [schema, name],
+                ).fetchone()[0]
+                if exists:
+                    con.execute(f"delete from {relation}")
+                    counts[(schema, name)] = 0
+                else:
+                    log.warning(
+                        "Spark table %s has no data files in %s; not landed", relation, folder
+                    )
+                continue
+            source = f"read_parquet(?, hive_partitioning = {str(partitioned).lower()})"
+            available = [
+                row[0]
+                for row in con.execute(f"describe select * from {source}", [pattern]).fetchall()
+            ]
+            order = preferred if preferred and sorted(preferred) == sorted(available) else available
+            select_list = ", ".join(f'"{column}"' for column in order)
+            con.execute(
+                f"create or replace table {relation} as select {select_list} from {source}",
+                [pattern],
+            )
+            (counts[(schema, name)],) = con.execute(f"select count(*) from {relation}").fetchone()
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return counts
