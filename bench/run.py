@@ -138,7 +138,7 @@ class Bench:
             ],
             metrics=False,
         )
-        manifest = json.loads((self.raw / "generation_manifest.json").read_text())
+        manifest = json.loads((self.raw / "generation_report.json").read_text())
         self.facts["generation"] = manifest["summary"]
 
     def refresh(self, key: str, label: str, *extra: str) -> RunMetrics:

@@ -191,7 +191,7 @@ def data_lines(path: Path) -> list[tuple[int, str]]:
 
 
 def manifest(root: Path) -> dict:
-    return json.loads((root / "generation_manifest.json").read_text())
+    return json.loads((root / "generation_report.json").read_text())
 
 
 def bad_locations(root: Path) -> dict[tuple[str, int], str]:
@@ -286,7 +286,7 @@ def test_layout_dates_and_summary(tmp_path):
     solution_dates = [snapshot_date(p) for p in landed_files(tmp_path, "solutions")]
     assert solution_dates[0] == START and set(solution_dates) <= set(expected)
     assert {p.name for p in tmp_path.iterdir()} == {
-        "referrals", "solutions", "marketplace_traffic", "generation_manifest.json"}
+        "referrals", "solutions", "marketplace_traffic", "generation_report.json"}
     files = [p for s in ("referrals", "solutions", "marketplace_traffic")
              for p in landed_files(tmp_path, s)]
     assert summary["as_of_date"] == "2025-12-29"

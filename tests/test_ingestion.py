@@ -294,7 +294,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manifest_matches_quarantine(raw: Path, con) -> dict:
-    manifest = orjson.loads((raw / "generation_manifest.json").read_bytes())
+    manifest = orjson.loads((raw / "generation_report.json").read_bytes())
     expected = {(b["source"], b["file"], b["line"], b["field"]) for b in manifest["bad_records"]}
     got = {row[:4] for row in quarantine(con)}
     assert got == expected

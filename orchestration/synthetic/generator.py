@@ -5,7 +5,7 @@
 writes, per snapshot date, `referrals/<date>.jsonl[.gz]` (the first a full extract, later ones
 incremental), `solutions/<date>.jsonl[.gz]` (the first full, later ones only when a solution
 changed: an empty file would be a failed file) and `marketplace_traffic/<date>.csv`, plus
-`generation_manifest.json` with the parameters and where every injected bad record is.
+`generation_report.json` with the parameters and where every injected bad record is.
 
 Same arguments give byte-identical output: all randomness comes from numpy streams seeded from
 `seed`, nothing reads the clock, and gzip headers carry no name or time. Memory stays bounded
@@ -45,7 +45,7 @@ from orchestration.synthetic.timeline import Timeline, guid, stream
 from orchestration.synthetic.traffic import HEADER, TrafficRow, plan_traffic, traffic_rows
 
 REFERRALS, SOLUTIONS, TRAFFIC = "referrals", "solutions", "marketplace_traffic"
-MANIFEST_NAME = "generation_manifest.json"
+MANIFEST_NAME = "generation_report.json"
 GZIP_LEVEL = 2  # fast: the 1M-referral landing zone compresses in seconds, not minutes
 REEMIT_EVERY, REEMIT_COUNT = 10, 5  # every 10th referral snapshot repeats 5 unchanged records
 FLUSH_LINES = 4_096
