@@ -94,3 +94,16 @@ def raw_dir(tmp_path: Path) -> Path:
     path = tmp_path / "raw"
     path.mkdir()
     return path
+
+
+def computed_marts(con) -> dict[str, list]:
+    """Every dbt mart's rows, sorted. The widget-refresh details are left out: they carry the
+    run's timestamps and are not a computation over the landed data."""
+    names = [
+        n
+        for (n,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "and table_name <> 'mart_widget_refresh' order by 1"
+        ).fetchall()
+    ]
+    return {n: con.execute(f"select * from marts.{n} order by all").fetchall() for n in names}

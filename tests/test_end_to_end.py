@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.refresh import run_refresh
-from tests.conftest import referral, solution, write_csv, write_jsonl
+from tests.conftest import computed_marts, referral, solution, write_csv, write_jsonl
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 D = dt.date
@@ -253,13 +253,6 @@ def test_overview_summary(refreshed):
     assert one["leads_page_views"] == 10
 
 
-def _marts(con) -> dict[str, list]:
-    # the widget-refresh details carry this run's timestamps: not a computed mart
-    names = [r[0] for r in rows(con, "select table_name from information_schema.tables "
-                                     "where table_schema = 'marts' and table_name <> 'mart_widget_refresh' order by 1")]
-    return {n: rows(con, f"select * from marts.{n} order by all") for n in names}
-
-
 def test_incremental_refresh_equals_full_rebuild(refreshed, tmp_path):
     """A third snapshot loads incrementally into a copy of the warehouse; its marts equal a
     from-scratch build of all the files."""
@@ -277,7 +270,7 @@ def test_incremental_refresh_equals_full_rebuild(refreshed, tmp_path):
     assert full.success and full.files_loaded == 7
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as a, \
             duckdb.connect(str(tmp_path / "fresh.duckdb"), read_only=True) as b:
-        assert _marts(a) == _marts(b)
+        assert computed_marts(a) == computed_marts(b)
         # the new acceptance shows in the incremental build
         assert rows(a, "select referrals_accepted from marts.mart_referrals_daily where date = '2026-04-08'") == [(1,)]
 
@@ -285,9 +278,9 @@ def test_incremental_refresh_equals_full_rebuild(refreshed, tmp_path):
 def test_a_refresh_with_nothing_new_is_a_no_op(refreshed):
     """Nothing landed and no code changed: the warehouse is reported up to date, not rebuilt."""
     _, con, tmp = refreshed
-    before = _marts(con)
+    before = computed_marts(con)
     con.close()
     again = run_refresh(tmp / "raw", tmp / "wh.duckdb")
     assert again.success and again.job == "none" and again.files_loaded == 0
     with duckdb.connect(str(tmp / "wh.duckdb"), read_only=True) as after:
-        assert _marts(after) == before
+        assert computed_marts(after) == before

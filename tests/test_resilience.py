@@ -18,6 +18,7 @@ import pytest
 
 from orchestration import faults, settings
 from orchestration.synthetic.generator import generate
+from tests.conftest import computed_marts
 
 CLI = str(Path(sys.executable).parent / "referral-insights")
 READER = Path(__file__).with_name("serving_reader.py")
@@ -56,16 +57,8 @@ def _start_paused(raw: Path, warehouse: Path, point: str, marker: Path) -> subpr
 
 
 def _marts(warehouse: Path) -> dict[str, list]:
-    """Every dbt mart's rows (the widget-refresh details carry timestamps and are left out)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = [
-            n
-            for (n,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' "
-                "and table_name <> 'mart_widget_refresh' order by 1"
-            ).fetchall()
-        ]
-        return {n: con.execute(f"select * from marts.{n} order by all").fetchall() for n in names}
+        return computed_marts(con)
 
 
 def _raw_counts(warehouse: Path) -> dict[str, int]:
