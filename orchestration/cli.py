@@ -16,7 +16,9 @@ def _refresh(args: argparse.Namespace) -> int:
 
     try:
         summary = run_refresh(
-            args.raw_dir, args.warehouse, "INFO" if args.verbose else "WARNING", force=args.force
+            args.raw_dir, args.warehouse, "INFO" if args.verbose else "WARNING",
+            force=args.force,
+            full_refresh=args.full_refresh,
         )
     except RefreshAlreadyRunning as exc:
         print(f"refresh not started: {exc}", file=sys.stderr)
@@ -102,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run log")
     refresh.add_argument(
         "--force", action="store_true", help="rebuild even when nothing landed or changed"
+    )
+    refresh.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental models from every raw record (implies --force)",
     )
     refresh.set_defaults(func=_refresh)
 

@@ -61,7 +61,11 @@ def _instance() -> dg.DagsterInstance:
 
 
 def run_refresh(
-    raw_dir: Path, warehouse: Path, log_level: str = "WARNING", force: bool = False
+    raw_dir: Path,
+    warehouse: Path,
+    log_level: str = "WARNING",
+    force: bool = False,
+    full_refresh: bool = False,
 ) -> RefreshSummary:
     raw_dir, warehouse = raw_dir.resolve(), warehouse.resolve()
     os.environ[settings.RAW_DIR_ENV] = str(raw_dir)
@@ -70,12 +74,25 @@ def run_refresh(
     try:
         # Two refreshes at once would fight over the DuckDB write lock: the second one leaves.
         with FileLock(lock_path(warehouse), timeout=0):
-            return _run(raw_dir, warehouse, log_level, force)
+            if full_refresh:
+                _request_full_refresh(warehouse)
+            return _run(raw_dir, warehouse, log_level, force or full_refresh)
     except Timeout as exc:
         raise RefreshAlreadyRunning(
             f"another refresh of {warehouse} is running (lock {lock_path(warehouse)}); "
             "try again when it has finished"
         ) from exc
+
+
+def _request_full_refresh(warehouse: Path) -> None:
+    """Queue a full rebuild the way ingestion does for a re-landed file: the next complete dbt
+    build runs --full-refresh and clears the request, so a crash before then keeps it."""
+    with _connect_when_free(warehouse) as con:
+        ensure_raw_schema(con)
+        con.execute(
+            "insert into raw.full_refresh_requests values "
+            "('user', '', 'requested by refresh --full-refresh', now()::timestamp)"
+        )
 
 
 def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> RefreshSummary:

@@ -129,3 +129,21 @@ def test_publish_runs_after_every_mart(defs):
     graph = _graph(defs)
     upstream = {k.path[-1] for k in _upstream(graph, dg.AssetKey(["serving", "published_marts"]))}
     assert {m for marts in WIDGETS.values() for m in marts} <= upstream
+
+
+def test_dbt_resource_skips_version_subprocess_and_in_process_adapter(monkeypatch):
+    """The dbt resource knows the installed dbt-core's version without running `dbt --version`,
+    and hands no in-process adapter to invocations (issue 6: ~3 s per build)."""
+    from importlib.metadata import version
+
+    from dagster_dbt.core import resource as dbt_resource_module
+
+    from orchestration.defs.resources import build_resources
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt resource ran a subprocess: {args}")
+
+    monkeypatch.setattr(dbt_resource_module, "check_output", no_subprocess)
+    dbt = build_resources()["dbt"]
+    assert str(dbt._cli_version) == version("dbt-core")
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None

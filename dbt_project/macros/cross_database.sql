@@ -82,6 +82,45 @@
 
 
 {#
+    Config of the incremental models keyed by an entity (e.g. referral_id) whose rows are rebuilt
+    per key for the keys a new snapshot changed. DuckDB: a delete+insert by the key (every row of
+    a changed key is replaced, however many it has). Spark on Parquet has no row-level MERGE or
+    DELETE, so there the model is a plain table rebuilt each run (is_incremental() is then false
+    and the same SQL computes every key); on Delta/Iceberg it would be a merge.
+#}
+{% macro keyed_incremental_config(unique_key) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- else -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': unique_key,
+            'on_schema_change': 'fail',
+        }) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    The value of `value` on the row with the greatest (order_columns...), compared left to right,
+    per group: an aggregate, so one hash aggregation instead of a window sort. None of the
+    ordering columns may be NULL.
+#}
+{% macro max_by_ordered(value, order_columns) -%}
+    {{ return(adapter.dispatch('max_by_ordered')(value, order_columns)) }}
+{%- endmacro %}
+
+{% macro default__max_by_ordered(value, order_columns) -%}
+    max_by({{ value }}, struct({{ order_columns | join(', ') }}))
+{%- endmacro %}
+
+{% macro duckdb__max_by_ordered(value, order_columns) -%}
+    arg_max({{ value }}, row({{ order_columns | join(', ') }}))
+{%- endmacro %}
+
+
+{#
     Config of the incremental models that are partitioned by a snapshot date: on DuckDB a
     delete+insert keyed by the date (a re-run of a date replaces exactly its rows), on Spark an
     insert_overwrite of the date partitions in Parquet. Returned as a dict for

@@ -1,13 +1,21 @@
 """dbt models as Dagster assets: staging → intermediate → one mart per widget.
 
 `dbt build` runs the models, seeds and data tests (tests become asset checks); unit tests are
-run by `make test`, not on every refresh. When ingestion flagged a load that invalidates the
-incrementally built history (a re-landed file, an out-of-order snapshot), this build runs with
-`--full-refresh` and clears the flags only after dbt succeeded, so a crash retries it.
+run by `make test`, not on every refresh. The build runs with `--full-refresh` when the
+incrementally built tables cannot be trusted to follow from the new data alone: ingestion flagged
+a load that invalidates history (a re-landed file, an out-of-order snapshot), the user asked for
+it (`refresh --full-refresh`), or the dbt code differs from the last successful build's (the first
+build included). The flags and the recorded code are updated only after dbt succeeded, so a crash
+retries the full refresh.
 """
 
+import importlib
 import json
+import os
+import shutil
+import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -20,7 +28,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from orchestration import spark_marts
-from orchestration.defs.dbt_project import dbt_project, ensure_manifest
+from orchestration.defs.dbt_project import dbt_code_fingerprint, dbt_project, ensure_manifest
 from orchestration.faults import pause_point
 from orchestration.ingestion import parquet_export
 from orchestration.ingestion.schema import ensure_raw_schema
@@ -48,10 +56,38 @@ translator = ReferralInsightsTranslator(
 )
 
 
-def _pending_full_refresh(warehouse: DuckDBResource) -> list[tuple[str, str]]:
+_BUILD_STATE = "ops.dbt_build_state"
+
+
+def _full_refresh_reasons(warehouse: DuckDBResource, code: str) -> list[str]:
+    """Why this build must be a full refresh; empty when an incremental build is sound."""
     with warehouse.get_connection() as con:
         ensure_raw_schema(con)
-        return con.execute("select file_name, reason from raw.full_refresh_requests").fetchall()
+        reasons = [
+            f"{file_name}: {reason}"
+            for file_name, reason in con.execute(
+                "select file_name, reason from raw.full_refresh_requests order by requested_at"
+            ).fetchall()
+        ]
+        con.execute("create schema if not exists ops")
+        con.execute(
+            f"create table if not exists {_BUILD_STATE} (code_fingerprint varchar, built_at timestamp)"
+        )
+        built = con.execute(f"select code_fingerprint from {_BUILD_STATE}").fetchall()
+    if not built:
+        reasons.append("no earlier successful build")
+    elif built[0][0] != code:
+        reasons.append("the dbt models, macros or seeds changed since the last build")
+    return reasons
+
+
+def _record_build(warehouse: DuckDBResource, code: str) -> None:
+    with warehouse.get_connection() as con:
+        con.begin()
+        con.execute("delete from raw.full_refresh_requests")
+        con.execute(f"delete from {_BUILD_STATE}")
+        con.execute(f"insert into {_BUILD_STATE} values (?, now()::timestamp)", [code])
+        con.commit()
 
 
 @dbt_assets(
@@ -63,7 +99,8 @@ def _pending_full_refresh(warehouse: DuckDBResource) -> list[tuple[str, str]]:
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
     # The DuckDB file allows one writing process: no connection of ours stays open while the dbt
     # subprocess runs.
-    pending = _pending_full_refresh(warehouse)
+    code = dbt_code_fingerprint()
+    full_refresh = _full_refresh_reasons(warehouse, code)
     if parquet_export.spark_target():
         # Spark target (issue 7): dbt on Spark reads the raw layer as Parquet, so mirror the raw
         # tables first: after ingestion, and also in a transform-only run (e.g. the first one
@@ -71,11 +108,19 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         with warehouse.get_connection() as con:
             exported = parquet_export.export_raw_tables(con)
         context.log.info(f"raw layer exported as Parquet to {exported.root}")
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if pending:
-        context.log.info(f"full refresh: {len(pending)} load(s) changed history, e.g. {pending[0]}")
+    # dbt.log at debug level costs ~0.7 s per build (issue 6); every event also reaches the
+    # Dagster run log, so the file keeps warnings and errors only
+    args = ["build", "--exclude-resource-type", "unit_test", "--log-level-file", "warn"]
+    if full_refresh:
+        context.log.info(f"full refresh: {'; '.join(full_refresh)}")
         args.append("--full-refresh")
     invocation = dbt.cli(args, context=context)
+    # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
+    # (~2 s) for the validation step that follows (Python's import lock makes that step wait for
+    # an import still in progress).
+    threading.Thread(
+        target=importlib.import_module, args=("great_expectations",), daemon=True
+    ).start()
     # Events are held until dbt exits so that row counts can be read without contending with
     # the dbt process for the DuckDB lock (dagster-dbt's fetch_row_counts would query mid-run).
     events = []
@@ -90,9 +135,24 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             # from DuckDB, so land the tables this build materialized there.
             _land_spark_tables(context, warehouse, events)
         yield from _with_row_counts(context, warehouse, events, metrics.as_metadata())
-    if pending:
-        with warehouse.get_connection() as con:
-            con.execute("delete from raw.full_refresh_requests")
+    _keep_partial_parse(invocation.target_path)
+    if not context.is_subset:
+        # Only a build of every model makes all incremental tables follow the current code and
+        # the re-landed files; a partial one (a few assets picked in the UI) keeps the flags.
+        _record_build(warehouse, code)
+
+
+def _keep_partial_parse(invocation_target: Path) -> None:
+    """dagster-dbt gives every invocation its own target dir and seeds it with the project's
+    target/partial_parse.msgpack, but never writes one back; dbt's partial parse is refused when
+    the profile (e.g. the warehouse path) differs from the parse that wrote it, and a full parse
+    costs ~3 s per build. Keep this build's parse state for the next build (atomic replace)."""
+    built = invocation_target / "partial_parse.msgpack"
+    kept = Path(dbt_project.project_dir) / dbt_project.target_path / "partial_parse.msgpack"
+    if built.is_file():
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+        shutil.copyfile(built, partial)
+        os.replace(partial, kept)
 
 
 def _with_row_counts(context, warehouse: DuckDBResource, events: list, run_metadata: dict):

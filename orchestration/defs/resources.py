@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from orchestration import settings
-from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.defs.dbt_project import DBT_EXECUTABLE, LocalDbtCliResource, dbt_project
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -28,5 +27,5 @@ def build_resources() -> dict:
         # One writer at a time: DuckDB locks the file; runs use the in-process executor.
         "warehouse": DuckDBResource(database=warehouse, connection_config={"memory_limit": "3GB"}),
         "landing_zone": LandingZone(raw_dir=dg.EnvVar(settings.RAW_DIR_ENV)),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": LocalDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }

@@ -8,6 +8,7 @@ so ingestion never reads outside it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,28 +69,32 @@ def discover(raw_dir: Path) -> Landing:
             continue
         if not folder.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
-            rel = f"{source}/{path.name}"
-            if path.is_symlink():
+        # os.scandir: the entry types and stats come with the listing (a weekly landing zone
+        # holds hundreds of files and every ingest step lists it)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        for entry in entries:
+            rel = f"{source}/{entry.name}"
+            if entry.is_symlink():
                 warnings.append(
                     f"{rel}: symlink refused (ingestion reads only files inside the raw dir)"
                 )
                 continue
-            if not path.is_file():
+            if not entry.is_file(follow_symlinks=False):
                 warnings.append(f"{rel}: not a regular file, ignored")
                 continue
-            if path.resolve().parent != folder:
-                warnings.append(f"{rel}: resolves outside the raw dir, refused")
-                continue
-            snapshot_date = snapshot_date_of(path.name, source)
+            # a plain file listed in a folder that is no symlink is inside the raw dir
+            snapshot_date = snapshot_date_of(entry.name, source)
             if snapshot_date is None:
                 warnings.append(
                     f"{rel}: not a snapshot file name (<YYYY-MM-DD>"
                     f"{'|'.join(SOURCE_EXTENSIONS[source])}), ignored"
                 )
                 continue
-            stat = path.stat()
+            stat = entry.stat(follow_symlinks=False)
             files.append(
-                LandedFile(source, path, rel, snapshot_date, stat.st_size, stat.st_mtime_ns)
+                LandedFile(
+                    source, folder / entry.name, rel, snapshot_date, stat.st_size, stat.st_mtime_ns
+                )
             )
     return Landing(files, warnings)

@@ -34,29 +34,17 @@ organization_ids as (
 
 ),
 
-named_records_ranked as (
+latest_names as (
 
+    -- the name on the latest record: one aggregation, not a window sort of every record
     select
         organization_id,
-        organization_name,
-        row_number() over (
-            partition by organization_id
-            order by snapshot_date desc, updated_at desc, source_file desc, line_number desc
-        ) as name_rank
+        {{ max_by_ordered('organization_name', ['snapshot_date', 'updated_at', 'source_file', 'line_number']) }}
+            as organization_name
 
     from referrals
     where organization_name is not null
-
-),
-
-latest_names as (
-
-    select
-        organization_id,
-        organization_name
-
-    from named_records_ranked
-    where name_rank = 1
+    group by organization_id
 
 ),
 

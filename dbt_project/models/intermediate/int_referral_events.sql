@@ -6,19 +6,82 @@
     - won: won_at (current substatus Won; closed_at, else the first Won version's updated_at);
     - accepted_by_microsoft: outbound co-sell only, from int_referrals_microsoft_acceptance.
     event_date is the UTC date of event_at. The daily marts count these rows.
+    Incremental by referral: rebuilds the events of the referrals whose current state changed
+    since this table's latest last_changed_snapshot_date, and of those whose acceptance by
+    Microsoft differs from the one stored here (that one changes with the Microsoft copy, not
+    with the partner's referral). Every referral has a created event, so a rebuilt referral
+    always has rows to replace its old ones.
 #}
 
+{{ config(**keyed_incremental_config('referral_id')) }}
+
 with
+
+microsoft_acceptance as (
+
+    select * from {{ ref('int_referrals_microsoft_acceptance') }}
+
+),
+
+{% if is_incremental() %}
+stored_microsoft_acceptance as (
+
+    select
+        referral_id,
+        event_at as accepted_by_microsoft_at
+
+    from {{ this }}
+    where event_type = 'accepted_by_microsoft'
+
+),
+
+new_microsoft_acceptance as (
+
+    select
+        referral_id,
+        accepted_by_microsoft_at
+
+    from microsoft_acceptance
+
+),
+
+changed_referrals as (
+
+    select referral_id
+    from {{ ref('int_referrals_categorized') }}
+    where last_changed_snapshot_date > (
+        select coalesce(max(last_changed_snapshot_date), {{ date_literal('1900-01-01') }})
+        from {{ this }}
+    )
+
+    union
+
+    select referral_id
+    from (
+        select * from new_microsoft_acceptance
+        except
+        select * from stored_microsoft_acceptance
+    ) as gained_or_moved
+
+    union
+
+    select referral_id
+    from (
+        select * from stored_microsoft_acceptance
+        except
+        select * from new_microsoft_acceptance
+    ) as lost_or_moved
+
+),
+{% endif %}
 
 partner_referrals as (
 
     select * from {{ ref('int_referrals_categorized') }}
 
-),
-
-microsoft_acceptance as (
-
-    select * from {{ ref('int_referrals_microsoft_acceptance') }}
+    {% if is_incremental() %}
+    where referral_id in (select referral_id from changed_referrals)
+    {% endif %}
 
 ),
 
@@ -29,6 +92,7 @@ created_events as (
         referral_id,
         referral_category,
         referral_kind,
+        last_changed_snapshot_date,
         'created' as event_type,
         created_at as event_at
 
@@ -43,6 +107,7 @@ accepted_events as (
         referral_id,
         referral_category,
         referral_kind,
+        last_changed_snapshot_date,
         'accepted' as event_type,
         accepted_at as event_at
 
@@ -58,6 +123,7 @@ won_events as (
         referral_id,
         referral_category,
         referral_kind,
+        last_changed_snapshot_date,
         'won' as event_type,
         won_at as event_at
 
@@ -73,6 +139,7 @@ accepted_by_microsoft_events as (
         partner_referrals.referral_id,
         partner_referrals.referral_category,
         partner_referrals.referral_kind,
+        partner_referrals.last_changed_snapshot_date,
         'accepted_by_microsoft' as event_type,
         microsoft_acceptance.accepted_by_microsoft_at as event_at
 
@@ -104,7 +171,8 @@ final as (
         referral_kind,
         event_type,
         event_at,
-        cast(event_at as date) as event_date
+        cast(event_at as date) as event_date,
+        last_changed_snapshot_date
 
     from unioned
 

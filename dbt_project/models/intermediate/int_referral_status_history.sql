@@ -5,7 +5,11 @@
     - knowledge time: the version is what the snapshots said from known_from_snapshot_date (its
       first snapshot) until known_until_snapshot_date (the first snapshot of any later-ordered
       version). "State as of snapshot date D" = known_from <= D < coalesce(known_until, inf).
+    Incremental by referral: a new snapshot rebuilds all the versions of the referrals it added a
+    version to (their later versions change valid_to / known_until of earlier ones).
 #}
+
+{{ config(**keyed_incremental_config('referral_id')) }}
 
 with
 
@@ -13,10 +17,22 @@ referral_versions as (
 
     select * from {{ ref('int_referral_versions') }}
 
+    {% if is_incremental() %}
+    where referral_id in (
+        select referral_id
+        from {{ ref('int_referral_versions') }}
+        where first_seen_snapshot_date > (
+            select coalesce(max(known_from_snapshot_date), {{ date_literal('1900-01-01') }})
+            from {{ this }}
+        )
+    )
+    {% endif %}
+
 ),
 
-sequenced as (
+with_validity as (
 
+    -- one window specification for all three, so the engine sorts the versions once
     select
         *,
         -- BIGINT on both engines (row_number() is INT on Spark, BIGINT on DuckDB)
@@ -24,27 +40,17 @@ sequenced as (
             partition by referral_id
             order by updated_at, first_seen_snapshot_date, first_seen_source_file, first_seen_line_number
         ) as {{ dbt.type_bigint() }}) as version_sequence,
-        count(*) over (partition by referral_id) as version_count
-
-    from referral_versions
-
-),
-
-with_validity as (
-
-    select
-        *,
         lead(updated_at) over (
             partition by referral_id
-            order by version_sequence
+            order by updated_at, first_seen_snapshot_date, first_seen_source_file, first_seen_line_number
         ) as valid_to,
         min(first_seen_snapshot_date) over (
             partition by referral_id
-            order by version_sequence
+            order by updated_at, first_seen_snapshot_date, first_seen_source_file, first_seen_line_number
             rows between 1 following and unbounded following
         ) as known_until_snapshot_date
 
-    from sequenced
+    from referral_versions
 
 ),
 
@@ -62,7 +68,8 @@ final as (
             known_until_snapshot_date is null
             or known_until_snapshot_date > first_seen_snapshot_date
         ) as is_known_state,
-        version_sequence = version_count as is_current,
+        -- updated_at is never null, so only the last version has no next one
+        valid_to is null as is_current,
         updated_at,
         engagement_id,
         organization_id,

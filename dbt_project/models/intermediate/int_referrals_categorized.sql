@@ -1,14 +1,24 @@
 {#
     The partner's own referrals (Microsoft copies excluded) in their current state, with the
     referral category of raw-contract.md (first matching rule wins), the kind (co-sell | lead)
-    and the QRP program display name.
+    and the QRP program display name. Incremental by referral: rebuilds the referrals whose
+    current state changed since this table's latest last_changed_snapshot_date.
 #}
+
+{{ config(**keyed_incremental_config('referral_id')) }}
 
 with
 
 referrals_current as (
 
     select * from {{ ref('int_referrals_current') }}
+
+    {% if is_incremental() %}
+    where last_changed_snapshot_date > (
+        select coalesce(max(last_changed_snapshot_date), {{ date_literal('1900-01-01') }})
+        from {{ this }}
+    )
+    {% endif %}
 
 ),
 
@@ -73,7 +83,8 @@ final as (
         closing_at,
         version_count,
         first_seen_source_file,
-        first_seen_line_number
+        first_seen_line_number,
+        last_changed_snapshot_date
 
     from categorized
 

@@ -1,13 +1,29 @@
 {#
     The current state of every referral copy (partner and Microsoft copies alike): its latest
-    version, all fields from it, plus won_at (a date the API does not carry).
+    version, all fields from it, plus won_at (a date the API does not carry), and the snapshot
+    date of its latest change (last_changed_snapshot_date), which the incremental models
+    downstream use to find what to rebuild. Incremental by referral: a new snapshot rebuilds the
+    referrals it added a version to.
 #}
+
+{{ config(**keyed_incremental_config('referral_id')) }}
 
 with
 
 status_history as (
 
     select * from {{ ref('int_referral_status_history') }}
+
+    {% if is_incremental() %}
+    where referral_id in (
+        select referral_id
+        from {{ ref('int_referral_status_history') }}
+        where known_from_snapshot_date > (
+            select coalesce(max(last_changed_snapshot_date), {{ date_literal('1900-01-01') }})
+            from {{ this }}
+        )
+    )
+    {% endif %}
 
 ),
 
@@ -18,15 +34,16 @@ current_versions as (
 
 ),
 
-first_won_versions as (
+version_facts as (
 
-    -- versions are ordered by updated_at first, so the first Won version has the smallest one
     select
         referral_id,
-        min(updated_at) as first_won_updated_at
+        -- versions are ordered by updated_at first, so the first Won version has the smallest one
+        min(case when substatus = 'Won' then updated_at end) as first_won_updated_at,
+        -- a version added to a referral is first seen in the snapshot that changed it
+        max(known_from_snapshot_date) as last_changed_snapshot_date
 
     from status_history
-    where substatus = 'Won'
     group by referral_id
 
 ),
@@ -58,17 +75,18 @@ final as (
         current_versions.is_microsoft_copy,
         case
             when current_versions.substatus = 'Won'
-                then coalesce(current_versions.closed_at, first_won_versions.first_won_updated_at)
+                then coalesce(current_versions.closed_at, version_facts.first_won_updated_at)
         end as won_at,
         current_versions.version_sequence as version_count,
         current_versions.first_seen_snapshot_date,
         current_versions.first_seen_source_file,
-        current_versions.first_seen_line_number
+        current_versions.first_seen_line_number,
+        version_facts.last_changed_snapshot_date
 
     from current_versions
 
-    left join first_won_versions
-        on current_versions.referral_id = first_won_versions.referral_id
+    inner join version_facts
+        on current_versions.referral_id = version_facts.referral_id
 
 )
 
