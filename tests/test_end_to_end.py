@@ -348,3 +348,63 @@ def test_a_refresh_with_nothing_new_is_a_no_op(refreshed):
     assert again.success and again.job == "none" and again.files_loaded == 0
     with duckdb.connect(str(tmp / "wh.duckdb"), read_only=True) as after:
         assert computed_marts(after) == before
+
+
+def test_incremental_build_guard_catches_a_relanded_file_without_full_refresh(refreshed, tmp_path):
+    """The in-sync guard of int_referral_versions, scoped in an incremental build to the files
+    loaded since the previous build: a re-landed file whose full-refresh request went missing
+    (simulated) fails the build instead of leaving versions that raw no longer has; the
+    requested full refresh then repairs it."""
+    from orchestration.ingestion import landing, loader
+
+    _, _, tmp = refreshed
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh.duckdb"
+    shutil.copytree(tmp / "raw", raw)
+    shutil.copy(tmp / "wh.duckdb", warehouse)
+    # R4's first version was first seen in this file: re-land it without that record
+    write_jsonl(raw / "referrals/2026-03-02.jsonl", [R1_ACCEPTED, R2_OUTBOUND, M2_MSFT_COPY, R3_MARKETPLACE])
+    relanded = [f for f in landing.discover(raw).files if f.file_name == "referrals/2026-03-02.jsonl"]
+    with duckdb.connect(str(warehouse)) as con:
+        assert loader.load_files(con, relanded)[0].status == "loaded"
+        assert rows(con, "select count(*) from raw.full_refresh_requests") == [(1,)]
+        con.execute("delete from raw.full_refresh_requests")  # the bug the guard is there for
+
+    assert not run_refresh(raw, warehouse, force=True).success
+    assert run_refresh(raw, warehouse, full_refresh=True).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert rows(con, "select min(updated_at) from intermediate.int_referral_versions "
+                         "where referral_id = 'R4'") == [(dt.datetime(2026, 4, 3),)]
+
+
+def test_not_null_columns_names_the_column_holding_a_null(refreshed, tmp_path):
+    """The per-model not-null test of the intermediate tables passes on the built warehouse and
+    fails, naming the column, once a value it covers is NULL."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration import settings
+
+    _, _, tmp = refreshed
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(tmp / "wh.duckdb", warehouse)
+
+    def dbt_test() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "test", "--select",
+             "int_referrals_current,test_name:not_null_columns", "--store-failures",
+             "--target-path", str(tmp_path / "target")],
+            cwd=settings.DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300,
+            env=os.environ | {settings.WAREHOUSE_ENV: str(warehouse)},
+        )
+
+    assert dbt_test().returncode == 0
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update intermediate.int_referrals_current set created_at = null where referral_id = 'R3'")
+    failed = dbt_test()
+    assert failed.returncode == 1, failed.stdout[-2000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (audit,) = [t for (t,) in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema like '%dbt_test__audit'").fetchall()]
+        assert rows(con, f"select * from {audit}") == [("created_at", 1)]

@@ -9,12 +9,14 @@ build included). The flags and the recorded code are updated only after dbt succ
 retries the full refresh.
 """
 
+import datetime as dt
 import importlib
 import json
 import os
 import shutil
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +59,27 @@ translator = ReferralInsightsTranslator(
 
 
 _BUILD_STATE = "ops.dbt_build_state"
+# What an incremental build leaves out (dbt selectors), see dbt_models
+INCREMENTAL_BUILD_EXCLUDES = (
+    "test_type:generic,path:models/staging",
+    "resource_type:seed",
+    "test_type:generic,path:seeds",
+)
 
 
-def _full_refresh_reasons(warehouse: DuckDBResource, code: str) -> list[str]:
-    """Why this build must be a full refresh; empty when an incremental build is sound."""
+# Read by tests/assert_referral_versions_in_sync_with_staging.sql: in an incremental build the
+# guard checks the files loaded since this time (the previous successful build's start).
+LOADED_SINCE_ENV = "REFERRAL_INSIGHTS_DBT_LOADED_SINCE"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    full_refresh_reasons: list[str]  # empty: an incremental build is sound
+    previous_build_started_at: dt.datetime | None
+
+
+def _plan_build(warehouse: DuckDBResource, code: str) -> BuildPlan:
+    """Whether this build must be a full refresh, and since when files were loaded."""
     with warehouse.get_connection() as con:
         ensure_raw_schema(con)
         reasons = [
@@ -71,22 +90,25 @@ def _full_refresh_reasons(warehouse: DuckDBResource, code: str) -> list[str]:
         ]
         con.execute("create schema if not exists ops")
         con.execute(
-            f"create table if not exists {_BUILD_STATE} (code_fingerprint varchar, built_at timestamp)"
+            f"create table if not exists {_BUILD_STATE} "
+            "(code_fingerprint varchar, started_at timestamp, built_at timestamp)"
         )
-        built = con.execute(f"select code_fingerprint from {_BUILD_STATE}").fetchall()
-    if not built:
+        built = con.execute(f"select code_fingerprint, started_at from {_BUILD_STATE}").fetchall()
+    if not built or built[0][1] is None:
         reasons.append("no earlier successful build")
     elif built[0][0] != code:
         reasons.append("the dbt models, macros or seeds changed since the last build")
-    return reasons
+    return BuildPlan(reasons, built[0][1] if built else None)
 
 
-def _record_build(warehouse: DuckDBResource, code: str) -> None:
+def _record_build(warehouse: DuckDBResource, code: str, started_at: dt.datetime) -> None:
     with warehouse.get_connection() as con:
         con.begin()
         con.execute("delete from raw.full_refresh_requests")
         con.execute(f"delete from {_BUILD_STATE}")
-        con.execute(f"insert into {_BUILD_STATE} values (?, now()::timestamp)", [code])
+        con.execute(
+            f"insert into {_BUILD_STATE} values (?, ?, now()::timestamp)", [code, started_at]
+        )
         con.commit()
 
 
@@ -99,8 +121,11 @@ def _record_build(warehouse: DuckDBResource, code: str) -> None:
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
     # The DuckDB file allows one writing process: no connection of ours stays open while the dbt
     # subprocess runs.
+    # the clock of ingestion's ingested_at (UTC, naive)
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     code = dbt_code_fingerprint()
-    full_refresh = _full_refresh_reasons(warehouse, code)
+    plan = _plan_build(warehouse, code)
+    full_refresh = plan.full_refresh_reasons
     if parquet_export.spark_target():
         # Spark target (issue 7): dbt on Spark reads the raw layer as Parquet, so mirror the raw
         # tables first: after ingestion, and also in a transform-only run (e.g. the first one
@@ -114,6 +139,17 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     if full_refresh:
         context.log.info(f"full refresh: {'; '.join(full_refresh)}")
         args.append("--full-refresh")
+        os.environ.pop(LOADED_SINCE_ENV, None)  # the guard checks every raw record
+    else:
+        os.environ[LOADED_SINCE_ENV] = plan.previous_build_started_at.isoformat(sep=" ")
+        # What an incremental build leaves out, since it cannot have changed (issue 6: each
+        # dbt node costs a refresh ~25 ms, and these re-scanned every raw record each week):
+        # - the staging layer's generic tests: staging views only rename and cast raw rows; the
+        #   rows already in raw passed them in the build that first read them (raw rows change
+        #   only through a re-landed file, which forces a full refresh, as does changed dbt
+        #   code), and new rows passed ingestion's per-record check of the same contract;
+        # - the seeds and their tests: a changed seed changes the dbt code, so a full refresh.
+        args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
     invocation = dbt.cli(args, context=context)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for
@@ -139,7 +175,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     if not context.is_subset:
         # Only a build of every model makes all incremental tables follow the current code and
         # the re-landed files; a partial one (a few assets picked in the UI) keeps the flags.
-        _record_build(warehouse, code)
+        _record_build(warehouse, code, started_at)
 
 
 def _keep_partial_parse(invocation_target: Path) -> None:
