@@ -455,7 +455,7 @@ def render(bench: Bench, scaling: list[dict], info: dict, started: str) -> tuple
             )
         if "incremental_vs_full_wall" in ratios:
             out.append(
-                f"| incremental / full refresh | {ratios['incremental_vs_full_wall']:.2f} | {ratios['incremental_vs_full_cpu']:.2f} |"
+                f"| incremental / full refresh | {ratios['incremental_vs_full_wall']:.3f} | {ratios['incremental_vs_full_cpu']:.3f} |"
             )
         if "incremental_vs_baseline_rerun_wall" in ratios:
             r2 = runs["baseline_incremental"]
@@ -478,7 +478,7 @@ def render(bench: Bench, scaling: list[dict], info: dict, started: str) -> tuple
         targets.append(
             (
                 "incremental_vs_full",
-                f"{100 * ratios['incremental_vs_full_wall']:.0f}%",
+                f"{100 * ratios['incremental_vs_full_wall']:.1f}%",
                 ratios["incremental_vs_full_wall"] < 0.2,
             )
         )

@@ -120,8 +120,7 @@ def _record_build(warehouse: DuckDBResource, code: str, started_at: dt.datetime)
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
     # The DuckDB file allows one writing process: no connection of ours stays open while the dbt
-    # subprocess runs.
-    # the clock of ingestion's ingested_at (UTC, naive)
+    # subprocess runs. started_at is on the clock of ingestion's ingested_at (UTC, naive).
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     code = dbt_code_fingerprint()
     plan = _plan_build(warehouse, code)
@@ -149,7 +148,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         #   only through a re-landed file, which forces a full refresh, as does changed dbt
         #   code), and new rows passed ingestion's per-record check of the same contract;
         # - the seeds and their tests: a changed seed changes the dbt code, so a full refresh.
-        args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
+        # A partial build (assets picked in the UI) builds and tests what was picked.
+        if not context.is_subset:
+            args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
     invocation = dbt.cli(args, context=context)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for
