@@ -8,7 +8,6 @@ nothing new landed) and summarises what happened from the warehouse's bookkeepin
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import time
@@ -20,6 +19,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from orchestration import settings
+from orchestration.code_fingerprint import code_fingerprint as fingerprint_of
 from orchestration.ingestion import landing, loader
 from orchestration.ingestion.schema import ensure_raw_schema
 from orchestration.quality.refresh_summary import RefreshDetails, refresh_details
@@ -89,9 +89,9 @@ def _request_full_refresh(warehouse: Path) -> None:
     build runs --full-refresh and clears the request, so a crash before then keeps it."""
     with _connect_when_free(warehouse) as con:
         ensure_raw_schema(con)
-        con.execute(
-            "insert into raw.full_refresh_requests values "
-            "('user', '', 'requested by refresh --full-refresh', now()::timestamp)"
+        loader.request_full_refresh(
+            con, "user", "", "requested by refresh --full-refresh",
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
         )
 
 
@@ -149,15 +149,7 @@ _CODE_GLOBS = (
 
 
 def code_fingerprint() -> str:
-    digest = hashlib.sha256()
-    # the dbt target is part of it (issue 7): switching DuckDB <-> Spark must rebuild
-    digest.update(os.environ.get("REFERRAL_INSIGHTS_DBT_TARGET", "duckdb").encode())
-    for folder, pattern in _CODE_GLOBS:
-        for path in sorted((settings.PROJECT_ROOT / folder).glob(pattern)):
-            if path.is_file() and "uncommitted" not in path.parts:
-                digest.update(str(path.relative_to(settings.PROJECT_ROOT)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return fingerprint_of(settings.PROJECT_ROOT, _CODE_GLOBS)
 
 
 def _ensure_state_table(con) -> None:

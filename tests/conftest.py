@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -107,3 +109,16 @@ def computed_marts(con) -> dict[str, list]:
         ).fetchall()
     ]
     return {n: con.execute(f"select * from marts.{n} order by all").fetchall() for n in names}
+
+
+def run_dbt(args: list[str], warehouse: Path, target: Path) -> subprocess.CompletedProcess:
+    """The project's dbt CLI on `warehouse`, artifacts in `target` (never the project's own)."""
+    from orchestration import settings
+
+    env = os.environ | {settings.WAREHOUSE_ENV: str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
+         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+

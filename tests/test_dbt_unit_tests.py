@@ -5,35 +5,20 @@ project is first built empty (`--empty`) on a scratch warehouse."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 
-from orchestration import settings
 from orchestration.ingestion.schema import ensure_raw_schema
-
-DBT = str(Path(sys.executable).parent / "dbt")
-
-
-def _dbt(args: list[str], warehouse: Path, target: Path) -> subprocess.CompletedProcess:
-    env = os.environ | {settings.WAREHOUSE_ENV: str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [DBT, *args, "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir",
-         str(settings.DBT_PROJECT_DIR), "--target-path", str(target)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+from tests.conftest import run_dbt
 
 
 def test_dbt_unit_tests_pass(tmp_path):
     warehouse = tmp_path / "wh.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         ensure_raw_schema(con)
-    built = _dbt(["build", "--empty", "--exclude-resource-type", "unit_test", "test"], warehouse, tmp_path / "target")
+    built = run_dbt(["build", "--empty", "--exclude-resource-type", "unit_test", "test"], warehouse, tmp_path / "target")
     assert built.returncode == 0, built.stdout[-4000:]
-    tested = _dbt(["test", "--select", "test_type:unit"], warehouse, tmp_path / "target")
+    tested = run_dbt(["test", "--select", "test_type:unit"], warehouse, tmp_path / "target")
     assert tested.returncode == 0, tested.stdout[-6000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     unit = [r for r in results if r["unique_id"].startswith("unit_test.")]

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.refresh import run_refresh
-from tests.conftest import computed_marts, referral, solution, write_csv, write_jsonl
+from tests.conftest import computed_marts, referral, run_dbt, solution, write_csv, write_jsonl
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 D = dt.date
@@ -379,24 +379,13 @@ def test_incremental_build_guard_catches_a_relanded_file_without_full_refresh(re
 def test_not_null_columns_names_the_column_holding_a_null(refreshed, tmp_path):
     """The per-model not-null test of the intermediate tables passes on the built warehouse and
     fails, naming the column, once a value it covers is NULL."""
-    import os
-    import subprocess
-    import sys
-
-    from orchestration import settings
-
     _, _, tmp = refreshed
     warehouse = tmp_path / "wh.duckdb"
     shutil.copy(tmp / "wh.duckdb", warehouse)
 
-    def dbt_test() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "test", "--select",
-             "int_referrals_current,test_name:not_null_columns", "--store-failures",
-             "--target-path", str(tmp_path / "target")],
-            cwd=settings.DBT_PROJECT_DIR, capture_output=True, text=True, timeout=300,
-            env=os.environ | {settings.WAREHOUSE_ENV: str(warehouse)},
-        )
+    def dbt_test():
+        return run_dbt(["test", "--select", "int_referrals_current,test_name:not_null_columns",
+                        "--store-failures"], warehouse, tmp_path / "target")
 
     assert dbt_test().returncode == 0
     with duckdb.connect(str(warehouse)) as con:

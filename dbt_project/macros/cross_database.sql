@@ -82,6 +82,18 @@
 
 
 {#
+    The latest value of `column` an incremental model already holds (its watermark), as a scalar
+    subquery on {{ this }}; 1900-01-01 while the table is empty.
+#}
+{% macro latest_in_this(column) -%}
+    (
+        select coalesce(max({{ column }}), {{ date_literal('1900-01-01') }})
+        from {{ this }}
+    )
+{%- endmacro %}
+
+
+{#
     Config of the incremental models keyed by an entity (e.g. referral_id) whose rows are rebuilt
     per key for the keys a new snapshot changed. DuckDB: a delete+insert by the key (every row of
     a changed key is replaced, however many it has). Spark on Parquet has no row-level MERGE or

@@ -6,8 +6,6 @@ project is newer than it, so the UI, the CLI and the tests always load the curre
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sys
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -17,6 +15,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from orchestration import settings
+from orchestration.code_fingerprint import code_fingerprint
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR)
 # The dbt installed beside this interpreter, whether or not the venv is activated. Where the venv
@@ -73,19 +72,11 @@ def ensure_manifest() -> Path:
 
 # What the built tables depend on: the models, macros and seeds (not the data tests) and the
 # target engine.
-_BUILD_INPUTS = ("models", "macros", "seeds")
+_BUILD_INPUTS = (("", "dbt_project.yml"), ("models", "**/*"), ("macros", "**/*"), ("seeds", "**/*"))
 
 
-def dbt_code_fingerprint(project_dir: Path | None = None) -> str:
+def dbt_code_fingerprint() -> str:
     """A digest of the dbt code the tables are built from. The incremental models cannot see a
     change of their own SQL: a build with another fingerprint than the last one runs
     `--full-refresh` (defs/dbt.py)."""
-    project_dir = project_dir or Path(dbt_project.project_dir)
-    digest = hashlib.sha256(os.environ.get("REFERRAL_INSIGHTS_DBT_TARGET", "duckdb").encode())
-    paths = [project_dir / "dbt_project.yml"]
-    for folder in _BUILD_INPUTS:
-        paths += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
-    for path in paths:
-        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
+    return code_fingerprint(Path(dbt_project.project_dir), _BUILD_INPUTS)

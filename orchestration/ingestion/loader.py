@@ -69,6 +69,17 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile]) -> l
     return results
 
 
+def request_full_refresh(
+    con: duckdb.DuckDBPyConnection, source: str, file_name: str, reason: str, at: dt.datetime
+) -> None:
+    """Make the next complete dbt build a --full-refresh (defs/dbt.py clears the request once it
+    succeeded)."""
+    con.execute(
+        "insert into raw.full_refresh_requests values (?, ?, ?, ?)",
+        [source, file_name, reason, at],
+    )
+
+
 def _full_refresh_reason(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> str | None:
     """Why loading this file changes already-built history, or None for a plain new snapshot."""
     replaced, newest = con.execute(
@@ -113,10 +124,7 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
                 landed.source, landed.file_name, landed.snapshot_date, "failed", error=str(exc)
             )
         if refresh_reason:
-            con.execute(
-                "insert into raw.full_refresh_requests values (?, ?, ?, ?)",
-                [landed.source, landed.file_name, refresh_reason, ingested_at],
-            )
+            request_full_refresh(con, landed.source, landed.file_name, refresh_reason, ingested_at)
         _record_manifest(con, landed, result, ingested_at)
         con.commit()
     except BaseException:

@@ -15,10 +15,7 @@ snapshot_dates as (
 
     {% if is_incremental() %}
     -- only as-of dates not reported yet; earlier dates' states cannot change (see the YAML)
-    where snapshot_date > (
-        select coalesce(max(as_of_date), {{ date_literal('1900-01-01') }})
-        from {{ this }}
-    )
+    where snapshot_date > {{ latest_in_this('as_of_date') }}
     {% endif %}
 
 ),

@@ -49,10 +49,7 @@ changed_referrals as (
 
     select referral_id
     from {{ ref('int_referrals_categorized') }}
-    where last_changed_snapshot_date > (
-        select coalesce(max(last_changed_snapshot_date), {{ date_literal('1900-01-01') }})
-        from {{ this }}
-    )
+    where last_changed_snapshot_date > {{ latest_in_this('last_changed_snapshot_date') }}
 
     union
 

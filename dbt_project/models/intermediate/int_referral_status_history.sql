@@ -21,10 +21,7 @@ referral_versions as (
     where referral_id in (
         select referral_id
         from {{ ref('int_referral_versions') }}
-        where first_seen_snapshot_date > (
-            select coalesce(max(known_from_snapshot_date), {{ date_literal('1900-01-01') }})
-            from {{ this }}
-        )
+        where first_seen_snapshot_date > {{ latest_in_this('known_from_snapshot_date') }}
     )
     {% endif %}
 

@@ -14,10 +14,7 @@ referral_snapshots as (
 
     {% if is_incremental() %}
     -- only snapshots newer than everything already loaded
-    where snapshot_date > (
-        select coalesce(max(first_seen_snapshot_date), {{ date_literal('1900-01-01') }})
-        from {{ this }}
-    )
+    where snapshot_date > {{ latest_in_this('first_seen_snapshot_date') }}
     {% endif %}
 
 ),

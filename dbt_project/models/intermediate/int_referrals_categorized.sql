@@ -14,10 +14,7 @@ referrals_current as (
     select * from {{ ref('int_referrals_current') }}
 
     {% if is_incremental() %}
-    where last_changed_snapshot_date > (
-        select coalesce(max(last_changed_snapshot_date), {{ date_literal('1900-01-01') }})
-        from {{ this }}
-    )
+    where last_changed_snapshot_date > {{ latest_in_this('last_changed_snapshot_date') }}
     {% endif %}
 
 ),

@@ -18,10 +18,7 @@ status_history as (
     where referral_id in (
         select referral_id
         from {{ ref('int_referral_status_history') }}
-        where known_from_snapshot_date > (
-            select coalesce(max(last_changed_snapshot_date), {{ date_literal('1900-01-01') }})
-            from {{ this }}
-        )
+        where known_from_snapshot_date > {{ latest_in_this('last_changed_snapshot_date') }}
     )
     {% endif %}
 

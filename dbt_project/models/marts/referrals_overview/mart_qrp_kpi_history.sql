@@ -13,10 +13,7 @@ qrp_counts_history as (
     select * from {{ ref('int_qrp_kpi_counts_history') }}
 
     {% if is_incremental() %}
-    where as_of_date > (
-        select coalesce(max(as_of_date), {{ date_literal('1900-01-01') }})
-        from {{ this }}
-    )
+    where as_of_date > {{ latest_in_this('as_of_date') }}
     {% endif %}
 
 ),
