@@ -64,6 +64,19 @@ def referral(**overrides) -> dict:
     return record
 
 
+def inbound(id_: str, **overrides) -> dict:
+    """An inbound co-sell referral of org-a invited by Microsoft, Direct and without dates,
+    registrations or deal details unless `overrides` say otherwise (the hand-built landing zones
+    of the end-to-end and quality tests)."""
+    base = dict(
+        id=id_, engagementId=f"eng-{id_}", organizationId="org-a", type="Shared",
+        qualification="Direct", direction="Incoming", acceptedDateTime=None, closedDateTime=None,
+        referralProgram=None, registrations=[], details={},
+        inviteContext={"invitedBy": {"organizationId": "msft"}},
+    )  # fmt: skip
+    return referral(**(base | overrides))
+
+
 def solution(**overrides) -> dict:
     record = copy.deepcopy(GOOD_SOLUTION)
     record.update(overrides)

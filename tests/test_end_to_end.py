@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.refresh import run_refresh
-from tests.conftest import computed_marts, referral, run_dbt, solution, write_csv, write_jsonl
+from tests.conftest import computed_marts, inbound, run_dbt, solution, write_csv, write_jsonl
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 D = dt.date
@@ -26,17 +26,6 @@ def fx(currency: str, month: str) -> float:
     raise KeyError((currency, month))
 
 
-def inbound(id_, **kw):
-    base = dict(
-        id=id_, engagementId=f"eng-{id_}", organizationId="org-a", type="Shared",
-        qualification="Direct", direction="Incoming", acceptedDateTime=None, closedDateTime=None,
-        referralProgram=None, registrations=[], details={},
-        inviteContext={"invitedBy": {"organizationId": "msft"}},
-    )
-    return referral(**(base | kw))
-
-
-# --- snapshot 1 (2026-03-02, full) -------------------------------------------------------------
 R1_ACCEPTED = inbound(  # cosell_inbound, accepted after 23 h → '< 1 day'
     "R1", createdDateTime="2026-02-10T10:00:00Z", acceptedDateTime="2026-02-11T09:00:00Z",
     updatedDateTime="2026-02-11T09:00:00Z", status="Active", substatus="Accepted",

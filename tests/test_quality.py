@@ -11,10 +11,7 @@ unreadable file and the asset checks. As-of date: 2026-04-06; the newest solutio
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +19,6 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from orchestration import settings
 from orchestration.ingestion import landing, loader
 from orchestration.quality import gx_project
 from orchestration.quality.batches import (
@@ -37,20 +33,7 @@ from orchestration.quality.widget_refresh import (
     write_validation_run,
 )
 from orchestration.quality.widgets import WIDGETS, WIDGETS_BY_MART
-from tests.conftest import referral, solution, write_csv, write_jsonl
-
-DBT = str(Path(sys.executable).parent / "dbt")
-
-
-def inbound(id_, **kw):
-    base = dict(
-        id=id_, engagementId=f"eng-{id_}", organizationId="org-a", type="Shared",
-        qualification="Direct", direction="Incoming", acceptedDateTime=None, closedDateTime=None,
-        referralProgram=None, registrations=[], details={},
-        inviteContext={"invitedBy": {"organizationId": "msft"}},
-    )  # fmt: skip
-    return referral(**(base | kw))
-
+from tests.conftest import inbound, run_dbt, solution, write_csv, write_jsonl
 
 R1 = inbound(  # cosell_inbound, accepted; won in snapshot 2 with an approved IP co-sell registration
     "R1", createdDateTime="2026-02-10T10:00:00Z", acceptedDateTime="2026-02-11T09:00:00Z",
@@ -120,16 +103,9 @@ def built(tmp_path_factory) -> Path:
     with duckdb.connect(str(warehouse)) as con:
         results = loader.load_files(con, landing.discover(tmp / "raw").files)
     assert all(r.status == "loaded" and not r.records_quarantined for r in results)
-    env = os.environ | {
-        settings.WAREHOUSE_ENV: str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    done = subprocess.run(
-        [DBT, "build", "--exclude-resource-type", "test", "unit_test", "--quiet",
-         "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(tmp / "target")],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    done = run_dbt(
+        ["build", "--exclude-resource-type", "test", "unit_test", "--quiet"], warehouse, tmp / "target"
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return warehouse
 
