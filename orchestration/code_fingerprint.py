@@ -9,6 +9,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from orchestration import settings
+
 
 def code_fingerprint(root: Path, globs: Iterable[tuple[str, str]]) -> str:
     """sha256 of the dbt target and, in order, of every file matched by each (folder, pattern)
@@ -16,7 +18,7 @@ def code_fingerprint(root: Path, globs: Iterable[tuple[str, str]]) -> str:
     folder (Great Expectations' scratch space) are left out."""
     digest = hashlib.sha256()
     # the dbt target is part of it (issue 7): switching DuckDB <-> Spark must rebuild
-    digest.update(os.environ.get("REFERRAL_INSIGHTS_DBT_TARGET", "duckdb").encode())
+    digest.update(os.environ.get(settings.DBT_TARGET_ENV, "duckdb").encode())
     for folder, pattern in globs:
         for path in sorted((root / folder).glob(pattern)):
             if path.is_file() and "uncommitted" not in path.parts:

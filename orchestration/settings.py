@@ -12,6 +12,8 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 RAW_DIR_ENV = "REFERRAL_INSIGHTS_RAW_DIR"
 WAREHOUSE_ENV = "REFERRAL_INSIGHTS_WAREHOUSE"
+# the dbt target (profiles.yml output) the refresh builds with; profiles.yml reads it too
+DBT_TARGET_ENV = "REFERRAL_INSIGHTS_DBT_TARGET"
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse" / "referral_insights.duckdb"
 

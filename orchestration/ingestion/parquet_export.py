@@ -44,7 +44,6 @@ from orchestration.ingestion.schema import ensure_raw_schema
 
 log = logging.getLogger(__name__)
 
-DBT_TARGET_ENV = "REFERRAL_INSIGHTS_DBT_TARGET"
 RAW_PARQUET_DIR_ENV = "REFERRAL_INSIGHTS_RAW_PARQUET_DIR"
 
 # Raw tables dbt reads as sources. The four data tables are partitioned by snapshot date;
@@ -63,7 +62,7 @@ DATA_FILE = "part-0.parquet"
 
 def dbt_target() -> str:
     """The dbt target the refresh builds (profiles.yml reads the same variable)."""
-    return os.environ.get(DBT_TARGET_ENV) or "duckdb"
+    return os.environ.get(settings.DBT_TARGET_ENV) or "duckdb"
 
 
 def spark_target() -> bool:
