@@ -106,7 +106,7 @@
             ('type', 'string'), ('qualification', 'string'), ('direction', 'string'),
             ('referral_program', 'string'), ('invited_by_organization_id', 'string'),
             ('customer_country', 'string'), ('deal_value', 'double'), ('deal_currency', 'string'),
-            ('closing_date_time', 'timestamp'), ('raw_record', 'string'), ('ingested_at', 'timestamp'),
+            ('closing_date_time', 'timestamp'), ('ingested_at', 'timestamp'),
         ],
         'referral_registrations': lineage + [
             ('referral_id', 'string'), ('referral_updated_date_time', 'timestamp'),
@@ -118,12 +118,11 @@
             ('id', 'string'), ('organization_id', 'string'), ('name', 'string'),
             ('offer_id', 'string'), ('solution_type', 'string'), ('publish_status', 'string'),
             ('co_sell_status', 'string'), ('updated_date_time', 'timestamp'),
-            ('raw_record', 'string'), ('ingested_at', 'timestamp'),
+            ('ingested_at', 'timestamp'),
         ],
         'marketplace_traffic': lineage + [
             ('date', 'date'), ('organization_id', 'string'), ('offer_id', 'string'),
-            ('page_views', 'bigint'), ('cta_clicks', 'bigint'), ('raw_record', 'string'),
-            ('ingested_at', 'timestamp'),
+            ('page_views', 'bigint'), ('cta_clicks', 'bigint'), ('ingested_at', 'timestamp'),
         ],
         'quarantine': [
             ('source', 'string'), ('file_name', 'string'), ('line_number', 'bigint'),

@@ -4,6 +4,15 @@ Loading a file replaces everything earlier loads of the same file name wrote (ro
 entries, manifest row), so re-running is idempotent and a re-landed file replaces its
 predecessor. A run killed mid-file rolls back to the previous state of that file; the next run
 sees it as not yet loaded (no manifest row with its fingerprint) and loads it again.
+
+Each file is one error boundary: any exception while reading or loading it (an unreadable file,
+a permission error, a bug nobody anticipated) rolls back that file only, records it as `failed`
+with the reason, and the run goes on with the next file.
+
+Per file, DuckDB scans the reader's Arrow stream once (readers.py), validating and typing every
+record in one set-based query (validation.py) into a temporary table; valid rows then go to the
+raw tables and bad ones to raw.quarantine with their text. The text of valid records is not kept:
+their file and line locate them in the landing zone (see docs, "What the warehouse keeps").
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "marketplace_traffic": ("marketplace_traffic",),
 }
 MAX_REPORTED_ERRORS = 5
+# manifest statuses: loaded (possibly with quarantined records), failed (nothing of it loaded),
+# waiting (dated after tomorrow UTC: not a snapshot yet)
+LOADED, FAILED, WAITING = "loaded", "failed", "waiting"
 
 
 @dataclass
@@ -47,9 +59,11 @@ class FileResult:
 
 
 def loaded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """Fingerprints of the files a load has read (loaded or failed; a waiting file was not)."""
     ensure_raw_schema(con)
     rows = con.execute(
-        "select file_name, file_size, file_mtime_ns from raw.ingested_files"
+        "select file_name, file_size, file_mtime_ns from raw.ingested_files where status <> ?",
+        [WAITING],
     ).fetchall()
     return {name: (size, mtime) for name, size, mtime in rows}
 
@@ -85,9 +99,9 @@ def _full_refresh_reason(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> 
     replaced, newest = con.execute(
         """
         select bool_or(file_name = $file_name), max(snapshot_date)
-        from raw.ingested_files where source = $source
+        from raw.ingested_files where source = $source and status <> $waiting
         """,
-        {"file_name": landed.file_name, "source": landed.source},
+        {"file_name": landed.file_name, "source": landed.source, "waiting": WAITING},
     ).fetchall()[0]
     if replaced:
         return "file re-landed"
@@ -96,11 +110,23 @@ def _full_refresh_reason(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> 
     return None
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for the manifest and the summary: a reader's own words, else type and message."""
+    if isinstance(exc, readers.UnreadableFile):
+        return str(exc)
+    if isinstance(exc, PermissionError):
+        return f"cannot read file (permission denied: {exc.filename or exc})"
+    if isinstance(exc, FileNotFoundError):
+        return "file vanished while it was read"
+    message = " ".join(str(exc).split())
+    return f"unexpected error while loading ({type(exc).__name__}: {message[:500]})"
+
+
 def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
-    """Validate and load one file atomically; never raises for bad content."""
+    """Validate and load one file atomically; never raises for anything about the file."""
     con.execute("set TimeZone = 'UTC'")  # naive timestamps are read as UTC
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    result = FileResult(landed.source, landed.file_name, landed.snapshot_date, "loaded")
+    result = FileResult(landed.source, landed.file_name, landed.snapshot_date, LOADED)
     con.begin()
     try:
         # Decided before the file's manifest row is replaced and committed with the load, so a
@@ -110,18 +136,17 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
         )
         try:
             _delete_file(con, landed)
-            loader = _LOADERS[landed.source]
-            for batch in loader.batches(landed):
-                _load_batch(con, loader, batch, landed, ingested_at, result)
-                pause_point("ingest")  # rows written, transaction not committed
-        except readers.UnreadableFile as exc:
+            _LOADERS[landed.source].load(con, landed, _params(landed, ingested_at), result)
+            pause_point("ingest")  # rows written, transaction not committed
+        except Exception as exc:  # the per-file error boundary (module docstring)
             # Drop the partial load, keep the failure: the file's earlier rows go too, since
             # the landing zone no longer holds the file they came from.
             con.rollback()
             con.begin()
             _delete_file(con, landed)
             result = FileResult(
-                landed.source, landed.file_name, landed.snapshot_date, "failed", error=str(exc)
+                landed.source, landed.file_name, landed.snapshot_date, FAILED,
+                error=describe_error(exc),
             )
         if refresh_reason:
             request_full_refresh(con, landed.source, landed.file_name, refresh_reason, ingested_at)
@@ -130,7 +155,19 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
     except BaseException:
         con.rollback()
         raise
+    finally:
+        for temp in ("_fast", "_validated", "_registrations", "_nonfinite"):
+            con.execute(f"drop table if exists temp.{temp}")
     return result
+
+
+def _params(landed: LandedFile, ingested_at: dt.datetime) -> dict:
+    return {
+        "snapshot_date": landed.snapshot_date,
+        "source_file": landed.file_name,
+        "ingested_at": ingested_at,
+        "snapshot_end": dt.datetime.combine(landed.snapshot_date + dt.timedelta(days=1), dt.time()),
+    }
 
 
 def _delete_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> None:
@@ -165,54 +202,74 @@ def _record_manifest(con, landed: LandedFile, result: FileResult, ingested_at) -
     )
 
 
-def _load_batch(con, loader, batch: pa.RecordBatch, landed, ingested_at, result) -> None:
-    params = {
-        "snapshot_date": landed.snapshot_date,
-        "source_file": landed.file_name,
-        "ingested_at": ingested_at,
-        "snapshot_end": dt.datetime.combine(landed.snapshot_date + dt.timedelta(days=1), dt.time()),
-    }
-    con.register("_landed_batch", batch)
-    try:
-        con.execute(
-            "create or replace temp table _validated as " + loader.validation_sql("_landed_batch"),
-            {"snapshot_end": params["snapshot_end"]},
-        )
-        _escape_invalid_utf8(con, batch)
-        loaded, quarantined = loader.insert(con, params)
-        result.records_loaded += loaded
-        result.records_quarantined += quarantined
-        if len(result.first_errors) < MAX_REPORTED_ERRORS:
-            result.first_errors += _first_errors(
-                con, landed, MAX_REPORTED_ERRORS - len(result.first_errors)
+class _Stream:
+    """The reader's batches as an Arrow stream for DuckDB, remembering the reader's own error:
+    DuckDB reports an exception raised inside the stream in its own words."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], schema: pa.Schema):
+        self.error: BaseException | None = None
+        self._batches = batches
+        self.reader = pa.RecordBatchReader.from_batches(schema, self._guarded())
+
+    def _guarded(self):
+        try:
+            yield from self._batches
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def validate_into(self, con, sql_builder, params: dict, table: str = "_validated") -> None:
+        """create temp table <table> as <validation of the stream>; re-raises the reader's
+        exception (not DuckDB's wrapper of it) when reading failed."""
+        con.register("_records", self.reader)
+        try:
+            con.execute(
+                f"create or replace temp table {table} as " + sql_builder("_records"),
+                {"snapshot_end": params["snapshot_end"]},
             )
-    finally:
-        con.unregister("_landed_batch")
+        except Exception:
+            if self.error is not None:
+                raise self.error from None
+            raise
+        con.unregister("_records")  # (after a failure the next file's register replaces it)
 
 
-def _escape_invalid_utf8(con, batch: pa.RecordBatch) -> None:
-    """Give lines that are not UTF-8 a readable raw_record (bad bytes as \\xNN). Such lines are
-    rare, so only they are decoded in Python, after DuckDB found them."""
-    bad = con.execute(
-        "select line_number from _landed_batch where try(decode(raw)) is null"
+def _render_bytes(con) -> None:
+    """Give records that are not (all) UTF-8 text, or too large to keep, a readable raw_record
+    (bad bytes as \\xNN). Such records are rare, so only they are decoded in Python."""
+    rows = con.execute(
+        "select line_number, raw_bytes from _validated where raw_bytes is not null"
     ).fetchall()
-    if not bad:
-        return
-    numbers = {n for (n,) in bad}
-    first = batch.column("line_number")[0].as_py()
-    raws = batch.column("raw")
     fixed = [
-        (raws[n - first].as_py().rstrip(b"\r\n").decode("utf-8", "backslashreplace"), n)
-        for n in sorted(numbers)
+        (raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace"), line) for line, raw in rows
     ]
-    con.executemany("update _validated set raw_record = ? where line_number = ?", fixed)
+    if fixed:
+        con.executemany("update _validated set txt = ? where line_number = ?", fixed)
+
+
+def _flag_nonfinite_numbers(con) -> None:
+    """NaN, Infinity, 1e400 anywhere in a record make it bad (raw-contract.md section 4); only
+    records whose text hints at one are walked."""
+    [(hinted,)] = con.execute("select count(*) from _validated where maybe_nonfinite").fetchall()
+    if not hinted:
+        return
+    con.execute(
+        "create or replace temp table _nonfinite as "
+        + validation.nonfinite_numbers_sql("_validated")
+    )
+    con.execute(
+        """
+        update _validated set error = n.error from _nonfinite as n
+        where _validated.line_number = n.line_number
+        """
+    )
 
 
 def _first_errors(con, landed: LandedFile, limit: int) -> list[str]:
     rows = con.execute(
-        "select line_number, field, reason from raw.quarantine where file_name = ? "
+        "select line_number, error.field, error.reason from _validated where error is not null "
         "order by line_number limit ?",
-        [landed.file_name, limit],
+        [limit],
     ).fetchall()
     return [
         f"{landed.file_name} line {line} field {field or '(record)'}: {reason}"
@@ -220,13 +277,13 @@ def _first_errors(con, landed: LandedFile, limit: int) -> list[str]:
     ]
 
 
-def _quarantine(con, source: str, relation: str, params) -> int:
-    """Move the rows of `relation` with a non-NULL `error` into raw.quarantine."""
+def _quarantine(con, source: str, params) -> int:
+    """Move the rows of _validated with a non-NULL `error` into raw.quarantine."""
     return con.execute(
-        f"""
+        """
         insert into raw.quarantine
-        select $source, $source_file, line_number, error.field, error.reason, raw_record, $ingested_at
-        from {relation} where error is not null
+        select $source, $source_file, line_number, error.field, error.reason, txt, $ingested_at
+        from _validated where error is not null
         """,
         {
             "source": source,
@@ -236,13 +293,16 @@ def _quarantine(con, source: str, relation: str, params) -> int:
     ).fetchone()[0]
 
 
-def _insert_valid(con, table: str, columns: tuple[str, ...], relation: str, params) -> int:
+def _insert_valid(con, table: str, columns: tuple[str, ...], params, fast: bool = False) -> int:
     column_list = ", ".join(columns)
+    rows = "select line_number, {c} from _validated where error is null"
+    if fast:  # the records the fast tier vouched for, and those the exact rules passed
+        rows = "select line_number, {c} from _fast where clean union all " + rows
     return con.execute(
         f"""
         insert into raw.{table} (snapshot_date, source_file, line_number, {column_list}, ingested_at)
         select $snapshot_date, $source_file, line_number, {column_list}, $ingested_at
-        from {relation} where error is null
+        from ({rows.format(c=column_list)})
         """,
         {k: params[k] for k in ("snapshot_date", "source_file", "ingested_at")},
     ).fetchone()[0]
@@ -252,16 +312,35 @@ class _JsonSource:
     def __init__(self, source: str, table: str, fields: tuple[validation.Field, ...], sql_builder):
         self.source, self.table, self.fields, self._sql = source, table, fields, sql_builder
 
-    def batches(self, landed: LandedFile) -> Iterator[pa.RecordBatch]:
-        return readers.iter_json_lines(landed.path)
+    def load(self, con, landed: LandedFile, params: dict, result: FileResult) -> None:
+        stream = _Stream(readers.iter_json_records(landed.path), readers.LINES_SCHEMA)
+        # Fast tier over every record, exact rules over the few it cannot vouch for
+        # (validation.fast_sql).
+        stream.validate_into(
+            con, lambda rel: validation.fast_sql(rel, self.source), params, table="_fast"
+        )
+        con.execute(
+            "create or replace temp table _validated as "
+            + self._sql(
+                "(select line_number, coalesce(raw_bytes, encode(txt)) as raw, too_large "
+                "from _fast where not clean)"
+            ),
+            {"snapshot_end": params["snapshot_end"]},
+        )
+        _render_bytes(con)
+        _flag_nonfinite_numbers(con)
+        self.before_insert(con, params)
+        columns = tuple(f.column for f in self.fields)
+        result.records_loaded = _insert_valid(con, self.table, columns, params, fast=True)
+        result.records_quarantined = _quarantine(con, self.source, params)
+        self.after_insert(con, params)
+        result.first_errors = _first_errors(con, landed, MAX_REPORTED_ERRORS)
 
-    def validation_sql(self, relation: str) -> str:
-        return self._sql(relation)
+    def before_insert(self, con, params) -> None:
+        pass
 
-    def insert(self, con, params) -> tuple[int, int]:
-        columns = tuple(f.column for f in self.fields) + ("raw_record",)
-        loaded = _insert_valid(con, self.table, columns, "_validated", params)
-        return loaded, _quarantine(con, self.source, "_validated", params)
+    def after_insert(self, con, params) -> None:
+        pass
 
 
 class _ReferralSource(_JsonSource):
@@ -273,7 +352,7 @@ class _ReferralSource(_JsonSource):
             validation.referral_validation_sql,
         )
 
-    def insert(self, con, params) -> tuple[int, int]:
+    def before_insert(self, con, params) -> None:
         # A bad registration makes its whole referral record bad: fold its error into the record
         # before splitting valid rows from quarantined ones.
         con.execute(
@@ -289,14 +368,25 @@ class _ReferralSource(_JsonSource):
             where _validated.line_number = r.line_number
             """
         )
-        loaded, quarantined = super().insert(con, params)
-        columns = ("referral_id", "referral_updated_date_time", "registration_index") + tuple(
-            f.column for f in validation.REGISTRATION_FIELDS
-        )
+
+    def after_insert(self, con, params) -> None:
+        fields = tuple(f.column for f in validation.REGISTRATION_FIELDS)
+        columns = ("referral_id", "referral_updated_date_time", "registration_index") + fields
+        # registrations of clean records, typed by the fast tier; then those of the records the
+        # exact rules passed
         con.execute(
             f"""
             insert into raw.referral_registrations
                 (snapshot_date, source_file, line_number, {", ".join(columns)}, ingested_at)
+            select $snapshot_date, $source_file, line_number, id, updated_date_time,
+                idx - 1, {", ".join("g." + c for c in fields)}, $ingested_at
+            from (
+                select line_number, id, updated_date_time,
+                    unnest(generate_series(1, len(registrations))) as idx,
+                    unnest(registrations) as g
+                from _fast where clean and len(registrations) > 0
+            )
+            union all
             select $snapshot_date, $source_file, r.line_number, {", ".join("r." + c for c in columns)},
                 $ingested_at
             from _registrations as r
@@ -304,22 +394,27 @@ class _ReferralSource(_JsonSource):
             """,
             {k: params[k] for k in ("snapshot_date", "source_file", "ingested_at")},
         )
-        return loaded, quarantined
 
 
 class _TrafficSource:
     source, table = "marketplace_traffic", "marketplace_traffic"
-    columns = ("date", "organization_id", "offer_id", "page_views", "cta_clicks", "raw_record")
+    columns = ("date", "organization_id", "offer_id", "page_views", "cta_clicks")
 
-    def batches(self, landed: LandedFile) -> Iterator[pa.RecordBatch]:
-        return readers.iter_csv_rows(landed.path)
-
-    def validation_sql(self, relation: str) -> str:
-        return validation.traffic_validation_sql(relation)
-
-    def insert(self, con, params) -> tuple[int, int]:
-        loaded = _insert_valid(con, self.table, self.columns, "_validated", params)
-        return loaded, _quarantine(con, self.source, "_validated", params)
+    def load(self, con, landed: LandedFile, params: dict, result: FileResult) -> None:
+        # Traffic files are small (organizations x offers x days) and the validation query reads
+        # its input twice, so the rows are collected first.
+        rows = pa.Table.from_batches(list(readers.iter_csv_rows(landed.path)), readers.TRAFFIC_SCHEMA)
+        con.register("_records", rows)
+        con.execute(
+            "create or replace temp table _validated as "
+            + validation.traffic_validation_sql("_records"),
+            {"snapshot_end": params["snapshot_end"]},
+        )
+        con.unregister("_records")
+        _render_bytes(con)
+        result.records_loaded = _insert_valid(con, self.table, self.columns, params)
+        result.records_quarantined = _quarantine(con, self.source, params)
+        result.first_errors = _first_errors(con, landed, MAX_REPORTED_ERRORS)
 
 
 _LOADERS = {

@@ -1,8 +1,10 @@
 """DDL of the warehouse's `raw` schema: what ingestion writes and what dbt's sources read.
 
 Ingestion has to parse every field to validate it (raw-contract.md section 4), so it stores the
-parsed, typed values next to the record's original JSON text (`raw_record`), instead of making
-dbt parse the JSON a second time. Column names are the contract's field paths in snake_case;
+parsed, typed values instead of making dbt parse the JSON a second time. The original text is
+kept for quarantined records only (`raw.quarantine.raw_record`); a valid record is located by its
+`source_file` and `line_number` in the landing zone (keeping its text too doubled the cost of a
+load: docs/landing-zone.md, "What the warehouse keeps"). Column names are the contract's field paths in snake_case;
 staging renames them to the warehouse's vocabulary. All timestamps are UTC (naive TIMESTAMP).
 """
 
@@ -41,7 +43,6 @@ create table if not exists raw.referral_snapshots (
     deal_value double,
     deal_currency varchar,
     closing_date_time timestamp,
-    raw_record varchar not null,
     ingested_at timestamp not null
 )""",
     # registrations[] of each loaded referral record, one row per array element that is an
@@ -70,7 +71,6 @@ create table if not exists raw.solution_snapshots (
     publish_status varchar not null,
     co_sell_status varchar not null,
     updated_date_time timestamp not null,
-    raw_record varchar not null,
     ingested_at timestamp not null
 )""",
     "marketplace_traffic": f"""
@@ -81,7 +81,6 @@ create table if not exists raw.marketplace_traffic (
     offer_id varchar not null,
     page_views bigint not null,
     cta_clicks bigint not null,
-    raw_record varchar not null,
     ingested_at timestamp not null
 )""",
     # raw-contract.md section 4: one row per bad record, named by file, line and field.
@@ -127,3 +126,6 @@ def ensure_raw_schema(con) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for ddl in TABLES.values():
         con.execute(ddl)
+    # Warehouses built before valid records' text was dropped (issue 12) lose that column once.
+    for table in ("referral_snapshots", "solution_snapshots", "marketplace_traffic"):
+        con.execute(f"alter table {RAW_SCHEMA}.{table} drop column if exists raw_record")

@@ -1,9 +1,10 @@
-"""Record validation per raw-contract.md section 4, as DuckDB SQL over a whole batch.
+"""Record validation per raw-contract.md section 4, as set-based DuckDB SQL over a whole file.
 
-The field lists below are the contract. From them we generate one query per batch that parses
-each line once (`json_type` / `json_extract_string` with a list of paths), types every field and
-names the first rule a record breaks as (field, reason). SQL text is generated only from these
-constants; data values (snapshot bounds, file names) are always bound parameters.
+The field lists below are the contract. From them we generate one query per file that parses
+each record once (`json_transform` into a struct of JSON leaves: every field's type and value come
+from that one parse), types every field and names the first rule a record breaks as
+(field, reason). SQL text is generated only from these constants; data values (snapshot bounds,
+file names) are always bound parameters.
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ ISO_TIMESTAMP = (
     r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?"
 )
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
-JSON_NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
+# Our JSON type words (json_type's vocabulary, numbers as DOUBLE; NaN and Infinity, which
+# DuckDB's parser accepts, get a type of their own so no rule mistakes them for numbers).
+JSON_NUMBER_TYPES = "('DOUBLE')"
+MIN_TIMESTAMP = "1970-01-01"  # earlier instants are bad: not every client reads them
+MAX_OFFSET_MINUTES = 14 * 60  # RFC 3339 / ISO-8601 UTC offsets lie within +-14:00
+# Cheap test for records that may hold a number JSON does not allow or a double cannot hold
+# (NaN, Infinity, 1e400): only those are walked with json_tree to find the field.
+NONFINITE_HINT = (
+    "contains(txt, 'NaN') or contains(txt, 'Infinity') "
+    "or regexp_matches(txt, '[0-9.][eE][+]?0*[0-9]{3}')"
+)
+MAX_COUNT = 2**53  # CSV counts: integers in [0, 2^53)
 
 STATUS_SUBSTATUS = {
     "New": ("Pending", "Received"),
@@ -120,26 +132,72 @@ def _lit(text: str) -> str:
 def _type_word(t: str) -> str:
     return (
         f"case {t} when 'VARCHAR' then 'string' when 'OBJECT' then 'object' when 'ARRAY' "
-        "then 'array' when 'BOOLEAN' then 'boolean' else 'number' end"
+        "then 'array' when 'BOOLEAN' then 'boolean' when 'NONFINITE' then 'non-finite number' "
+        "else 'number' end"
     )
 
 
+def _leaf_type(leaf: str) -> str:
+    """json_type's word for a JSON leaf (the value's JSON text); NULL when the key is absent."""
+    return f"""case
+        when {leaf} is null then null
+        when {leaf} = 'null' then 'NULL'
+        else case left({leaf}, 1)
+            when '"' then 'VARCHAR' when '{{' then 'OBJECT' when '[' then 'ARRAY'
+            when 't' then 'BOOLEAN' when 'f' then 'BOOLEAN'
+            when 'N' then 'NONFINITE' when 'I' then 'NONFINITE'
+            else case when {leaf} = '-Infinity' then 'NONFINITE' else 'DOUBLE' end
+        end
+    end"""
+
+
+def transform_structure(paths: list[str]) -> str:
+    """json_transform structure with a JSON leaf at every path (nested objects as structs)."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = "JSON"
+
+    def render(node) -> str:
+        if node == "JSON":
+            return '"JSON"'
+        return "{" + ",".join(f'"{k}":{render(v)}' for k, v in node.items()) + "}"
+
+    return render(tree)
+
+
+def _leaf_sql(struct: str, path: str) -> str:
+    return struct + "".join(f'."{part}"' for part in path.split("."))
+
+
 class JsonRecordSql:
-    """SQL fragments over a relation with columns `t` (json types) and `v` (string values),
-    both lists aligned with `fields`; `prefix` names the field in reasons (e.g. registrations[2].)."""
+    """SQL fragments over a relation with columns `t<i>` (JSON types) and `v<i>` (string values),
+    one pair per field of `fields`; `prefix` names the field in reasons (e.g. registrations[2].)."""
 
     def __init__(self, fields: tuple[Field, ...], prefix_sql: str = "''"):
         self.fields = fields
         self.prefix_sql = prefix_sql
 
-    def paths_sql(self) -> str:
-        return "[" + ", ".join(_lit("$." + f.path) for f in self.fields) + "]"
+    def structure(self, extra_paths: tuple[str, ...] = ()) -> str:
+        return transform_structure([f.path for f in self.fields] + list(extra_paths))
+
+    def leaf_columns(self, struct: str) -> str:
+        """t<i>, v<i> of every field from the transformed struct `struct`."""
+        out = []
+        for i, f in enumerate(self.fields):
+            leaf = _leaf_sql(struct, f.path)
+            out.append(f"{_leaf_type(leaf)} as t{i}")
+            out.append(f"{leaf}->>'$' as v{i}")
+        return ",\n".join(out)
 
     def _t(self, i: int) -> str:
-        return f"t[{i + 1}]"
+        return f"t{i}"
 
     def _v(self, i: int) -> str:
-        return f"v[{i + 1}]"
+        return f"v{i}"
 
     def typed(self, i: int) -> str:
         """The field's typed value; NULL when absent, null or (optional field) of the wrong type."""
@@ -209,15 +267,11 @@ class JsonRecordSql:
                 )
             )
         out += after_enums
-        # 3. timestamps that do not parse (any field), then happened-timestamps in the future
+        # 3. timestamps that do not parse or lie out of range (any field), then
+        #    happened-timestamps in the future
         for i, f in fields:
             if f.kind == "timestamp":
-                out.append(
-                    (
-                        f"{self._present(i)} and {f.column} is null",
-                        self._named(i, f"'timestamp does not parse: ' || {self._v(i)}"),
-                    )
-                )
+                out += self._timestamp_checks(i)
         for i, f in fields:
             if f.kind == "timestamp" and f.happened:
                 out.append(
@@ -232,6 +286,32 @@ class JsonRecordSql:
                 )
         return out
 
+    def _timestamp_checks(self, i: int) -> list[tuple[str, str]]:
+        f, v = self.fields[i], self._v(i)
+        # hours and minutes of an explicit UTC offset after a time of day ('' when none)
+        offset = (
+            f"regexp_extract({v}, '[T ][0-9]{{2}}:[0-9]{{2}}(?::[0-9]{{2}}(?:[.][0-9]+)?)?"
+            f"[+-]([0-9]{{2}}):?([0-9]{{2}})?$', ['h', 'm'])"
+        )
+        minutes = (
+            f"coalesce(try_cast(nullif({offset}.h, '') as integer), 0) * 60 "
+            f"+ coalesce(try_cast(nullif({offset}.m, '') as integer), 0)"
+        )
+        return [
+            (
+                f"{self._present(i)} and {f.column} is null",
+                self._named(i, f"'timestamp does not parse: ' || {v}"),
+            ),
+            (
+                f"{f.column} < timestamp '{MIN_TIMESTAMP}'",
+                self._named(i, f"'timestamp ' || {v} || ' lies before {MIN_TIMESTAMP}'"),
+            ),
+            (
+                f"{f.column} is not null and {minutes} > {MAX_OFFSET_MINUTES}",
+                self._named(i, f"'UTC offset of ' || {v} || ' lies outside +-14:00'"),
+            ),
+        ]
+
     def index_of(self, path: str) -> int:
         return next(i for i, f in enumerate(self.fields) if f.path == path)
 
@@ -242,23 +322,32 @@ def _first_error(checks: list[tuple[str, str]]) -> str:
 
 
 def _decode_sql(source_relation: str) -> str:
-    """Lines → text: invalid UTF-8 gives NULL text; trailing CR/LF stripped; blank lines dropped."""
+    """Records → text: invalid UTF-8 gives NULL text; trailing CR/LF stripped; blank lines
+    dropped; a too-large record keeps no text (its first bytes stay in `raw`)."""
     return f"""
-    select line_number, raw, txt
+    select line_number, raw, too_large, txt
     from (
-        select line_number, raw, regexp_replace(try(decode(raw)), '[\\r\\n]+$', '') as txt
+        select line_number, raw, too_large,
+            case when not too_large then regexp_replace(try(decode(raw)), '[\\r\\n]+$', '') end as txt
         from {source_relation}
     )
-    where txt is null or regexp_matches(txt, '[^ \\t\\r\\n]')
+    where too_large or txt is null or regexp_matches(txt, '[^ \\t\\r\\n]')
     """
 
 
 # Regular expressions, not rtrim/trim with a character set: in DuckDB 2.0 the latter cost ~60% of
-# the whole validation query (measured in bench/experiments/ingest_decode_ab.py).
+# the whole validation query.
+
+# The record-level rules of every record, checked before its fields, in this order.
+_RECORD_ERRORS = """
+        when too_large then {'field': null, 'reason': 'record too large (over 16 MiB)'}
+        when txt is null then {'field': null, 'reason': 'not valid UTF-8'}
+        when contains(txt, chr(0)) then {'field': null, 'reason': 'contains a NUL byte'}"""
 
 
 def referral_validation_sql(source_relation: str) -> str:
-    """One row per non-blank line: typed columns, `error` struct (NULL when valid)."""
+    """One row per record: typed columns, `error` struct (NULL when valid), the record's text and
+    its registrations[] as JSON (for registration_validation_sql)."""
     rec = JsonRecordSql(REFERRAL_FIELDS)
     i = rec.index_of
     status, substatus, created = "status", "substatus", "created_date_time"
@@ -284,6 +373,12 @@ def referral_validation_sql(source_relation: str) -> str:
     dv_present = f"({deal_t} is not null and {deal_t} <> 'NULL')"
     checks += [
         (
+            f"{deal_t} = 'NONFINITE' or ({deal_t} = 'DOUBLE' "
+            f"and not coalesce(isfinite(try_cast({deal_v} as double)), false))",
+            "{'field': 'details.dealValue', "
+            f"'reason': 'dealValue is not a number a double can hold: ' || {deal_v}}}",
+        ),
+        (
             f"{dv_present} and {deal_t} not in {JSON_NUMBER_TYPES}",
             "{'field': 'details.dealValue', 'reason': 'dealValue is not a number'}",
         ),
@@ -296,7 +391,7 @@ def referral_validation_sql(source_relation: str) -> str:
             "{'field': 'details.currency', 'reason': 'dealValue without a 3-letter currency'}",
         ),
     ]
-    return _json_validation_sql(source_relation, rec, checks)
+    return _json_validation_sql(source_relation, rec, checks, keep_registrations=True)
 
 
 def solution_validation_sql(source_relation: str) -> str:
@@ -304,40 +399,60 @@ def solution_validation_sql(source_relation: str) -> str:
     return _json_validation_sql(source_relation, rec, rec.checks())
 
 
-def _json_validation_sql(source_relation: str, rec: JsonRecordSql, checks) -> str:
+def _json_validation_sql(
+    source_relation: str, rec: JsonRecordSql, checks, keep_registrations: bool = False
+) -> str:
+    extra = ("registrations",) if keep_registrations else ()
+    registrations = ", s.registrations as registrations_json" if keep_registrations else ""
     return f"""
 with decoded as ({_decode_sql(source_relation)}),
 classified as (
     select *, txt is not null and json_valid(txt) as is_json from decoded
 ),
-objects as (
-    -- valid JSON starting with a brace is an object (json_type() would error on invalid input)
-    select *, is_json and regexp_matches(txt, '^[ \\t\\r\\n]*[{{]') as is_object from classified
+-- the one parse of each record: every field as its JSON text (NULL when absent). try() keeps
+-- the one record that is not an object from failing the whole vector.
+parsed as (
+    select *,
+        is_json and regexp_matches(txt, '^[ \\t\\r\\n]*[{{]') as is_object,
+        case when is_json then try(json_transform(txt, '{rec.structure(extra)}')) end as s
+    from classified
 ),
--- JSON functions error on non-JSON input even inside CASE, so only objects are extracted
-extracted as (
-    select o.*, x.t, x.v
-    from objects as o
-    left join (
-        select line_number,
-            json_type(txt, {rec.paths_sql()}) as t,
-            json_extract_string(txt, {rec.paths_sql()}) as v
-        from objects where is_object
-    ) as x using (line_number)
+leaves as (
+    select line_number, raw, too_large, txt, is_json, is_object{registrations},
+        {rec.leaf_columns("s")}
+    from parsed
 ),
 typed as (
-    select *, {rec.typed_columns()} from extracted
+    select *, {rec.typed_columns()} from leaves
 )
 select line_number,
-    coalesce(txt, cast(raw as varchar)) as raw_record,
-    case
-        when txt is null then {{'field': null, 'reason': 'not valid UTF-8'}}
+    txt,
+    -- bytes that are not (all) text: the loader renders them readable for the quarantine
+    case when too_large or txt is null then raw end as raw_bytes,
+    coalesce(is_object and ({NONFINITE_HINT}), false) as maybe_nonfinite,
+    case {_RECORD_ERRORS}
         when not is_json then {{'field': null, 'reason': 'not valid JSON'}}
         when not is_object then {{'field': null, 'reason': 'not a JSON object'}}
         else {_first_error(checks)}
     end as error,
-    {", ".join(f.column for f in rec.fields)}
+    {", ".join(f.column for f in rec.fields)}{", registrations_json" if keep_registrations else ""}
 from typed
+"""
+
+
+def nonfinite_numbers_sql(validated_relation: str) -> str:
+    """The first number JSON does not allow or a double cannot hold (NaN, Infinity, 1e400) in
+    each record flagged `maybe_nonfinite`, wherever it is in the record: (line_number, error)."""
+    return f"""
+select v.line_number,
+    arg_min({{'field': regexp_replace(j.fullkey, '^[$][.]?', ''),
+              'reason': 'number that JSON does not allow or a double cannot hold: ' || j.atom::varchar}},
+            j.id) as error
+from {validated_relation} as v, json_tree(v.txt) as j
+where v.maybe_nonfinite
+    and j.type in ('DOUBLE', 'BIGINT', 'UBIGINT', 'HUGEINT')
+    and not coalesce(isfinite(try_cast(j.atom::varchar as double)), false)
+group by v.line_number
 """
 
 
@@ -348,22 +463,26 @@ def registration_validation_sql(validated_relation: str) -> str:
     return f"""
 with arrays as (
     select line_number, id as referral_id, updated_date_time as referral_updated_date_time,
-        json_extract(raw_record, '$.registrations[*]') as elements
+        json_transform(registrations_json, '["JSON"]') as elements
     from {validated_relation}
-    where error is null and json_type(raw_record, '$.registrations') = 'ARRAY'
+    where error is null and left(registrations_json, 1) = '['
 ),
 elements as (
     select line_number, referral_id, referral_updated_date_time,
         unnest(generate_series(1, len(elements))) as idx, unnest(elements) as elem
     from arrays
 ),
-extracted as (
-    select *, json_type(elem, {rec.paths_sql()}) as t, json_extract_string(elem, {rec.paths_sql()}) as v
+parsed as (
+    select *, json_transform(elem, '{rec.structure()}') as s
     from elements
-    where json_type(elem) = 'OBJECT'
+    where left(elem, 1) = '{{'
+),
+leaves as (
+    select line_number, referral_id, referral_updated_date_time, idx, {rec.leaf_columns("s")}
+    from parsed
 ),
 typed as (
-    select *, {rec.typed_columns()} from extracted
+    select *, {rec.typed_columns()} from leaves
 )
 select line_number, referral_id, referral_updated_date_time, idx - 1 as registration_index,
     {_first_error(rec.checks())} as error,
@@ -373,32 +492,37 @@ from typed
 
 
 TRAFFIC_COUNT = r"\s*\d+\s*"
+TRAFFIC_COLUMNS = ("date", "organizationId", "offerId", "pageViews", "ctaClicks")
 
 
 def traffic_validation_sql(source_relation: str) -> str:
     """Traffic rows (already split by the CSV reader) typed and checked."""
     count_checks = "\n".join(
-        f"""        when not regexp_full_match("{c}", '{TRAFFIC_COUNT}') then
-            {{'field': '{c}', 'reason': case when regexp_full_match("{c}", '\\s*-\\s*\\d+\\s*')
-                then 'count is negative: ' else 'count is not an integer: ' end || "{c}"}}"""
+        f"""        when not regexp_full_match(s."{c}", '{TRAFFIC_COUNT}') then
+            {{'field': '{c}', 'reason': case when regexp_full_match(s."{c}", '\\s*-\\s*\\d+\\s*')
+                then 'count is negative: ' else 'count is not an integer: ' end || s."{c}"}}
+        when coalesce(try_cast(trim(s."{c}") as hugeint) >= {MAX_COUNT}, true) then
+            {{'field': '{c}', 'reason': 'count ' || trim(s."{c}") || ' is too large (must be below 2^53)'}}"""
         for c in ("pageViews", "ctaClicks")
     )
     required = "\n".join(
-        f"""        when "{c}" is null or trim("{c}") = '' then
+        f"""        when s."{c}" is null or trim(s."{c}") = '' then
             {{'field': '{c}', 'reason': 'required field missing or empty'}}"""
-        for c in ("date", "organizationId", "offerId", "pageViews", "ctaClicks")
+        for c in TRAFFIC_COLUMNS
     )
     return f"""
 with decoded as ({_decode_sql(source_relation)})
 select d.line_number,
-    coalesce(d.txt, cast(d.raw as varchar)) as raw_record,
-    case
-        when d.txt is null then {{'field': null, 'reason': 'not valid UTF-8'}}
+    d.txt,
+    case when d.too_large or d.txt is null then d.raw end as raw_bytes,
+    case {_RECORD_ERRORS.replace("too_large", "d.too_large").replace("txt", "d.txt")}
         when s.field_count <> s.header_width then {{'field': null,
             'reason': 'not valid CSV: expected ' || s.header_width || ' fields, got ' || s.field_count}}
 {required}
         when try_cast(s."date" as date) is null or not regexp_full_match(trim(s."date"), '{ISO_DATE}') then
             {{'field': 'date', 'reason': 'date does not parse: ' || s."date"}}
+        when try_cast(s."date" as date) < date '{MIN_TIMESTAMP}' then
+            {{'field': 'date', 'reason': 'date ' || s."date" || ' lies before {MIN_TIMESTAMP}'}}
         when try_cast(s."date" as date) >= $snapshot_end then
             {{'field': 'date', 'reason': 'date ' || s."date" || ' lies after the snapshot date'}}
 {count_checks}
@@ -406,8 +530,154 @@ select d.line_number,
     try_cast(s."date" as date) as date,
     trim(s."organizationId") as organization_id,
     trim(s."offerId") as offer_id,
-    try_cast(s."pageViews" as bigint) as page_views,
-    try_cast(s."ctaClicks" as bigint) as cta_clicks
+    try_cast(trim(s."pageViews") as bigint) as page_views,
+    try_cast(trim(s."ctaClicks") as bigint) as cta_clicks
 from decoded as d
 inner join {source_relation} as s using (line_number)
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast tier. Almost every record is valid, so each is first parsed once into typed VARCHAR
+# values and checked with cheap, conservative tests; only a record that fails any of them (or
+# whose text hints at something these tests cannot see, like a number where a string belongs)
+# goes through the exact rules above, which name its field and reason. A record the fast tier
+# calls clean is valid under the exact rules (tests/test_ingestion_fast_tier.py checks both tiers
+# agree on every bad-record case).
+
+# The timestamp form Partner Center sends (UTC, 'Z'); other valid forms take the exact tier.
+FAST_TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z"
+# A value that is not a string where the contract has a string, a string where it has a number,
+# registrations[] that is not an array, or a number JSON does not allow: exact tier.
+_STRING_KEYS = sorted(
+    {f.path.rsplit(".", 1)[-1] for f in REFERRAL_FIELDS + SOLUTION_FIELDS + REGISTRATION_FIELDS
+     if f.kind != "number"}
+)
+FAST_HINTS = (
+    f"""regexp_matches(txt, '"(?:{"|".join(_STRING_KEYS)})"[ \\t]*:[ \\t]*[-0-9tf{{\\[]')"""
+    """ or regexp_matches(txt, '"(?:dealValue|value)"[ \\t]*:[ \\t]*"')"""
+    """ or regexp_matches(txt, '"registrations"[ \\t]*:[ \\t]*[^\\[n \\t]')"""
+    " or contains(txt, 'NaN') or contains(txt, 'Infinity')"
+    """ or regexp_matches(txt, '[:,\\[][ \\t]*-?[0-9][0-9.]*[eE][+]?0*[0-9]{3}')"""
+)
+
+
+def _fast_structure(fields: tuple[Field, ...], registrations: bool) -> str:
+    def leaf(f: Field) -> str:
+        return "DOUBLE" if f.kind == "number" else "VARCHAR"
+
+    tree: dict = {}
+    for f in fields:
+        node = tree
+        parts = f.path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = leaf(f)
+    if registrations:
+        element: dict = {}
+        for f in REGISTRATION_FIELDS:
+            node = element
+            parts = f.path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = leaf(f)
+        tree["registrations"] = [element]
+
+    def render(node) -> str:
+        if isinstance(node, str):
+            return f'"{node}"'
+        if isinstance(node, list):
+            return "[" + render(node[0]) + "]"
+        return "{" + ",".join(f'"{k}":{render(v)}' for k, v in node.items()) + "}"
+
+    return render(tree)
+
+
+def _fast_value(struct: str, f: Field) -> str:
+    value = _leaf_sql(struct, f.path)
+    if f.kind == "timestamp":
+        return f"try_cast(try_cast({value} as timestamptz) as timestamp)"
+    return value
+
+
+def _fast_ok(f: Field, value: str, raw: str) -> list[str]:
+    """Conditions under which field `f` is certainly valid (value typed, raw its VARCHAR)."""
+    out = []
+    if f.kind == "string":
+        out.append(f"({value} is not null and trim({value}) <> '')" if f.required else "true")
+    elif f.kind == "enum":
+        allowed = ", ".join(_lit(x) for x in f.values)
+        cond = f"{value} in ({allowed})"
+        out.append(cond if f.required else f"({value} is null or {cond})")
+    elif f.kind == "number":
+        out.append(f"({value} is null or isfinite({value}))")
+    else:  # timestamp: the common UTC form, from 1970 on; not in the future if it happened
+        cond = (
+            f"regexp_full_match({raw}, {_lit(FAST_TIMESTAMP)}) and {value} >= timestamp '{MIN_TIMESTAMP}'"
+        )
+        if f.happened:
+            cond += f" and {value} < $snapshot_end"
+        out.append(f"({cond})" if f.required else f"({raw} is null or ({cond}))")
+    return out
+
+
+def fast_sql(source_relation: str, source: str) -> str:
+    """One row per record: `clean` (certainly valid), the typed columns (meaningful when clean),
+    its text, bytes that are not text, too_large, and for referrals the typed registrations."""
+    fields = REFERRAL_FIELDS if source == "referrals" else SOLUTION_FIELDS
+    registrations = source == "referrals"
+    conds = [
+        "s is not null",
+        f"not ({FAST_HINTS})",
+        "not contains(txt, chr(0))",
+    ]
+    for f in fields:
+        conds += _fast_ok(f, f"r.{f.column}", _leaf_sql("s", f.path))
+    if registrations:
+        pairs = " or ".join(
+            f"(r.status = {_lit(s)} and r.substatus in ({', '.join(_lit(x) for x in subs)}))"
+            for s, subs in STATUS_SUBSTATUS.items()
+        )
+        conds += [
+            f"({pairs})",
+            "coalesce(r.accepted_date_time >= r.created_date_time, true)",
+            "coalesce(r.closed_date_time >= r.created_date_time, true)",
+            "(r.deal_value is null or (r.deal_value >= 0 "
+            "and coalesce(regexp_full_match(r.deal_currency, '[A-Za-z]{3}'), false)))",
+            # every registration an object with valid fields (a non-object reads as all-NULL)
+            f"""coalesce(list_bool_and(list_transform(s.registrations, lambda g:
+                g is not null and (g.id is not null or g.status is not null or g.contract is not null
+                    or g.statusHistory is not null)
+                and (g.status is null or g.status in ({", ".join(_lit(x) for x in REGISTRATION_FIELDS[1].values)}))
+                and (g.contract.value is null or isfinite(g.contract.value))
+                and (g.statusHistory.approvedDateTime is null or (
+                    regexp_full_match(g.statusHistory.approvedDateTime, {_lit(FAST_TIMESTAMP)})
+                    and try_cast(g.statusHistory.approvedDateTime as timestamptz)::timestamp >= timestamp '{MIN_TIMESTAMP}'
+                    and try_cast(g.statusHistory.approvedDateTime as timestamptz)::timestamp < $snapshot_end)))), true)""",
+        ]
+    typed = ",\n        ".join(f"{_fast_value('s', f)} as {f.column}" for f in fields)
+    regs = (
+        """,
+    list_transform(s.registrations, lambda g: {'id': g.id, 'status': g.status,
+        'contract_value': g.contract.value, 'contract_currency': g.contract.currency,
+        'approved_date_time': try_cast(g.statusHistory.approvedDateTime as timestamptz)::timestamp})
+        as registrations"""
+        if registrations
+        else ""
+    )
+    return f"""
+with decoded as ({_decode_sql(source_relation)}),
+parsed as (
+    select *, case when txt is not null then try(json_transform(txt, '{_fast_structure(fields, registrations)}')) end as s
+    from decoded
+),
+typed as (
+    select line_number, txt, too_large, raw, s, {typed}
+    from parsed
+)
+select line_number, txt, too_large,
+    case when too_large or txt is null then raw end as raw_bytes,
+    coalesce(not too_large and {" and ".join(conds)}, false) as clean,
+    {", ".join(f"r.{f.column}" for f in fields)}{regs}
+from typed as r
 """
