@@ -322,8 +322,7 @@ class _JsonSource:
         con.execute(
             "create or replace temp table _validated as "
             + self._sql(
-                "(select line_number, coalesce(raw_bytes, encode(txt)) as raw, too_large "
-                "from _fast where not clean)"
+                "(select line_number, txt, raw, too_large, numeric_hint from _fast where not clean)"
             ),
             {"snapshot_end": params["snapshot_end"]},
         )

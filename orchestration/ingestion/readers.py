@@ -36,8 +36,18 @@ BLOCK_BYTES = 8 * 1024 * 1024
 TOO_LARGE_PREFIX = 1024
 UTF8_BOM = b"\xef\xbb\xbf"
 
+# `txt` is the record as text when its whole batch is valid UTF-8 (checked by Arrow, so DuckDB
+# need not decode it), else NULL and `raw` holds the bytes. `numeric_hint` marks records whose text
+# may hold a number JSON does not allow or a double cannot hold (NaN, Infinity, 1e400): cheaper
+# to find here, with numpy over the block, than with a regular expression over every record.
 LINES_SCHEMA = pa.schema(
-    [("line_number", pa.int64()), ("raw", pa.large_binary()), ("too_large", pa.bool_())]
+    [
+        ("line_number", pa.int64()),
+        ("txt", pa.large_string()),
+        ("raw", pa.large_binary()),
+        ("too_large", pa.bool_()),
+        ("numeric_hint", pa.bool_()),
+    ]
 )
 
 
@@ -118,11 +128,73 @@ def iter_json_records(path: Path) -> Iterator[pa.RecordBatch]:
 # JSON lines (and CSV rows): cut at newlines
 
 
-def _batch(numbers, raws: pa.Array, too_large) -> pa.RecordBatch:
+def _batch(numbers, raws: pa.Array, too_large, hints=None) -> pa.RecordBatch:
+    count = len(raws)
+    try:
+        # the same buffers viewed as text: no copy; validate() checks every value is UTF-8
+        txt = pa.LargeStringArray.from_buffers(count, raws.buffers()[1], raws.buffers()[2], None, 0, raws.offset)
+        txt.validate(full=True)
+        raw = pa.nulls(count, pa.large_binary())
+    except pa.ArrowInvalid:
+        txt, raw = pa.nulls(count, pa.large_string()), raws
+    if hints is None:
+        hints = np.zeros(count, dtype=bool)
     return pa.RecordBatch.from_arrays(
-        [pa.array(numbers, pa.int64()), raws, pa.array(too_large, pa.bool_())],
+        [pa.array(numbers, pa.int64()), txt, raw, pa.array(too_large, pa.bool_()),
+         pa.array(hints, pa.bool_())],
         schema=LINES_SCHEMA,
     )
+
+
+_DIGITS = np.zeros(256, dtype=bool)
+_DIGITS[ord("0") : ord("9") + 1] = True
+_NUMBER_CHARS = set(b"0123456789.-+")
+_NUMBER_CONTEXT = set(b":,[ \t\r\n")
+
+
+def _numeric_hints(data: bytes, start: int, line_ends: np.ndarray) -> np.ndarray:
+    """Per line of data[start:] (ending at start + line_ends, exclusive), whether it may hold NaN,
+    Infinity or a number with a 3-digit exponent outside a string. Conservative: validation makes
+    the exact call on the lines marked."""
+    hints = np.zeros(len(line_ends), dtype=bool)
+    if len(line_ends) == 0:
+        return hints
+    end = start + int(line_ends[-1])
+    positions = []
+    for word in (b"NaN", b"Infinity"):
+        at = data.find(word, start, end)
+        while at != -1:
+            positions.append(at)
+            at = data.find(word, at + 1, end)
+    a = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+    if len(a) > 4:
+        # an e/E after a digit and before [+]ddd
+        e = np.flatnonzero((a[1:-3] | 0x20) == ord("e")) + 1
+        e = e[_DIGITS[a[e - 1]]]
+        first = e + 1 + (a[e + 1] == ord("+"))
+        keep = first + 2 < len(a)
+        e, first = e[keep], first[keep]
+        ok = _DIGITS[a[first]] & _DIGITS[a[first + 1]] & _DIGITS[a[first + 2]]
+        for pos in (e[ok] + start).tolist():  # few: mostly hex ids, ruled out by what precedes
+            begin = pos - 1
+            while begin > start and data[begin - 1] in _NUMBER_CHARS:
+                begin -= 1
+            if begin == start or data[begin - 1] in _NUMBER_CONTEXT:
+                positions.append(pos)
+    if positions:
+        lines = np.searchsorted(line_ends, np.array(positions) - start, side="right")
+        hints[lines] = True
+    return hints
+
+
+def _prefix(pieces: list[bytes]) -> bytes:
+    """The first TOO_LARGE_PREFIX bytes of a line held as pieces (without joining them all)."""
+    out = b""
+    for piece in pieces:
+        out += piece[: TOO_LARGE_PREFIX - len(out)]
+        if len(out) >= TOO_LARGE_PREFIX:
+            break
+    return out
 
 
 def iter_line_batches(blocks: Iterator[bytes], first_line: int = 1) -> Iterator[pa.RecordBatch]:
@@ -138,16 +210,16 @@ def iter_line_batches(blocks: Iterator[bytes], first_line: int = 1) -> Iterator[
         if len(newlines) == 0:
             carried += len(block)
             if oversize_prefix is None:
-                carry.append(block)
-                if carried > MAX_RECORD_BYTES:
-                    oversize_prefix = b"".join(carry)[:TOO_LARGE_PREFIX]
+                if carried > MAX_RECORD_BYTES:  # drop the line's bytes, keep its start
+                    oversize_prefix = _prefix(carry + [block])
                     carry = []
+                else:
+                    carry.append(block)
             continue
         head_end = int(newlines[0]) + 1
         # the line completed by this block's first newline
         if oversize_prefix is not None or carried + head_end > MAX_RECORD_BYTES:
-            prefix = oversize_prefix or (b"".join(carry) + block[:head_end])[:TOO_LARGE_PREFIX]
-            first = (prefix, True)
+            first = (oversize_prefix or _prefix(carry + [block]), True)
         else:
             first = (b"".join(carry) + block[:head_end], False)
         # the lines wholly inside the block: a zero-copy view with offsets at the newlines
@@ -161,16 +233,20 @@ def iter_line_batches(blocks: Iterator[bytes], first_line: int = 1) -> Iterator[
         count = len(offsets)
         too_large = np.zeros(count, dtype=bool)
         too_large[0] = first[1]
-        yield _batch(np.arange(line_number, line_number + count), raws, too_large)
+        hints = np.zeros(count, dtype=bool)
+        hints[1:] = _numeric_hints(block, head_end, offsets[1:] - head_end)
+        hints[0] = not first[1] and _numeric_hints(first[0], 0, np.array([len(first[0])]))[0]
+        yield _batch(np.arange(line_number, line_number + count), raws, too_large, hints)
         line_number += count
         tail = memoryview(block)[int(offsets[-1]) :]
         carry, carried, oversize_prefix = [bytes(tail)] if len(tail) else [], len(tail), None
     if carried:  # the last line has no terminator
         if oversize_prefix is not None or carried > MAX_RECORD_BYTES:
-            last = ((oversize_prefix or b"".join(carry))[:TOO_LARGE_PREFIX], True)
+            last = (oversize_prefix or _prefix(carry), True)
         else:
             last = (b"".join(carry), False)
-        yield _batch([line_number], pa.array([last[0]], pa.large_binary()), [last[1]])
+        hint = not last[1] and _numeric_hints(last[0], 0, np.array([len(last[0])]))[0]
+        yield _batch([line_number], pa.array([last[0]], pa.large_binary()), [last[1]], [hint])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,10 +410,18 @@ def _elements(text: _Text, batch_size: int) -> Iterator[pa.RecordBatch]:
         raws.append(raw)
         flags.append(too_large)
         if len(numbers) >= batch_size:
-            yield _batch(numbers, pa.array(raws, pa.large_binary()), flags)
+            yield _element_batch(numbers, raws, flags)
             numbers, raws, flags = [], [], []
     if numbers:
-        yield _batch(numbers, pa.array(raws, pa.large_binary()), flags)
+        yield _element_batch(numbers, raws, flags)
+
+
+def _element_batch(numbers, raws, flags) -> pa.RecordBatch:
+    hints = [
+        not big and bool(_numeric_hints(raw, 0, np.array([len(raw)]))[0])
+        for raw, big in zip(raws, flags, strict=True)
+    ]
+    return _batch(numbers, pa.array(raws, pa.large_binary()), flags, hints)
 
 
 def _encode(piece: str) -> bytes:
@@ -420,7 +504,10 @@ def iter_csv_rows(path: Path) -> Iterator[pa.RecordBatch]:
         positions: list[int] = []
         for batch in lines:
             numbers = batch.column("line_number").to_pylist()
-            raws = batch.column("raw").to_pylist()
+            raws = [
+                raw if raw is not None else (txt or "").encode("utf-8")
+                for txt, raw in zip(batch.column("txt").to_pylist(), batch.column("raw").to_pylist(), strict=True)
+            ]
             too_large = batch.column("too_large").to_pylist()
             if header is None:
                 header = _header(raws[0], too_large[0])

@@ -21,12 +21,6 @@ ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 JSON_NUMBER_TYPES = "('DOUBLE')"
 MIN_TIMESTAMP = "1970-01-01"  # earlier instants are bad: not every client reads them
 MAX_OFFSET_MINUTES = 14 * 60  # RFC 3339 / ISO-8601 UTC offsets lie within +-14:00
-# Cheap test for records that may hold a number JSON does not allow or a double cannot hold
-# (NaN, Infinity, 1e400): only those are walked with json_tree to find the field.
-NONFINITE_HINT = (
-    "contains(txt, 'NaN') or contains(txt, 'Infinity') "
-    "or regexp_matches(txt, '[0-9.][eE][+]?0*[0-9]{3}')"
-)
 MAX_COUNT = 2**53  # CSV counts: integers in [0, 2^53)
 
 STATUS_SUBSTATUS = {
@@ -321,14 +315,18 @@ def _first_error(checks: list[tuple[str, str]]) -> str:
     return f"case\n{whens}\n  end"
 
 
-def _decode_sql(source_relation: str) -> str:
+def _decode_sql(source_relation: str, text_column: bool = True) -> str:
     """Records → text: invalid UTF-8 gives NULL text; trailing CR/LF stripped; blank lines
-    dropped; a too-large record keeps no text (its first bytes stay in `raw`)."""
+    dropped; a too-large record keeps no text (its first bytes stay in `raw`). The readers hand
+    over text already checked as UTF-8 in `txt` where they could, bytes in `raw` otherwise."""
+    text = "coalesce(txt, try(decode(raw)))" if text_column else "try(decode(raw))"
+    hint = "numeric_hint" if text_column else "false as numeric_hint"
     return f"""
-    select line_number, raw, too_large, txt
+    select line_number, raw, too_large, txt, numeric_hint
     from (
-        select line_number, raw, too_large,
-            case when not too_large then regexp_replace(try(decode(raw)), '[\\r\\n]+$', '') end as txt
+        select line_number, too_large, {hint},
+            case when too_large then {"coalesce(raw, encode(txt))" if text_column else "raw"} else raw end as raw,
+            case when not too_large then regexp_replace({text}, '[\\r\\n]+$', '') end as txt
         from {source_relation}
     )
     where too_large or txt is null or regexp_matches(txt, '[^ \\t\\r\\n]')
@@ -418,7 +416,7 @@ parsed as (
     from classified
 ),
 leaves as (
-    select line_number, raw, too_large, txt, is_json, is_object{registrations},
+    select line_number, raw, too_large, txt, is_json, is_object, numeric_hint{registrations},
         {rec.leaf_columns("s")}
     from parsed
 ),
@@ -429,7 +427,7 @@ select line_number,
     txt,
     -- bytes that are not (all) text: the loader renders them readable for the quarantine
     case when too_large or txt is null then raw end as raw_bytes,
-    coalesce(is_object and ({NONFINITE_HINT}), false) as maybe_nonfinite,
+    coalesce(is_object and numeric_hint, false) as maybe_nonfinite,
     case {_RECORD_ERRORS}
         when not is_json then {{'field': null, 'reason': 'not valid JSON'}}
         when not is_object then {{'field': null, 'reason': 'not a JSON object'}}
@@ -511,7 +509,7 @@ def traffic_validation_sql(source_relation: str) -> str:
         for c in TRAFFIC_COLUMNS
     )
     return f"""
-with decoded as ({_decode_sql(source_relation)})
+with decoded as ({_decode_sql(source_relation, text_column=False)})
 select d.line_number,
     d.txt,
     case when d.too_large or d.txt is null then d.raw end as raw_bytes,
@@ -547,41 +545,29 @@ inner join {source_relation} as s using (line_number)
 
 # The timestamp form Partner Center sends (UTC, 'Z'); other valid forms take the exact tier.
 FAST_TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z"
-# A value that is not a string where the contract has a string, a string where it has a number,
-# registrations[] that is not an array, or a number JSON does not allow: exact tier.
-_STRING_KEYS = sorted(
-    {f.path.rsplit(".", 1)[-1] for f in REFERRAL_FIELDS + SOLUTION_FIELDS + REGISTRATION_FIELDS
-     if f.kind != "number"}
-)
-FAST_HINTS = (
-    f"""regexp_matches(txt, '"(?:{"|".join(_STRING_KEYS)})"[ \\t]*:[ \\t]*[-0-9tf{{\\[]')"""
-    """ or regexp_matches(txt, '"(?:dealValue|value)"[ \\t]*:[ \\t]*"')"""
-    """ or regexp_matches(txt, '"registrations"[ \\t]*:[ \\t]*[^\\[n \\t]')"""
-    " or contains(txt, 'NaN') or contains(txt, 'Infinity')"
-    """ or regexp_matches(txt, '[:,\\[][ \\t]*-?[0-9][0-9.]*[eE][+]?0*[0-9]{3}')"""
-)
+# How json_transform renders a non-string JSON value asked for as VARCHAR: a string field whose
+# value looks like this may not have been a string (or is a string of digits): exact tier.
+NOT_A_STRING_LOOK = r"-?[0-9][0-9.eE+-]*|true|false|[\[{][\s\S]*"
+_REGISTRATION_STATUSES = REGISTRATION_FIELDS[1].values
 
 
 def _fast_structure(fields: tuple[Field, ...], registrations: bool) -> str:
-    def leaf(f: Field) -> str:
-        return "DOUBLE" if f.kind == "number" else "VARCHAR"
+    """Strings, enums and timestamps as VARCHAR; numbers as JSON, so a number given as a string
+    shows (its text starts with a quote)."""
 
-    tree: dict = {}
-    for f in fields:
-        node = tree
-        parts = f.path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = leaf(f)
-    if registrations:
-        element: dict = {}
-        for f in REGISTRATION_FIELDS:
-            node = element
+    def tree_of(fs) -> dict:
+        tree: dict = {}
+        for f in fs:
+            node = tree
             parts = f.path.split(".")
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
-            node[parts[-1]] = leaf(f)
-        tree["registrations"] = [element]
+            node[parts[-1]] = "JSON" if f.kind == "number" else "VARCHAR"
+        return tree
+
+    tree = tree_of(fields)
+    if registrations:
+        tree["registrations"] = [tree_of(REGISTRATION_FIELDS)]
 
     def render(node) -> str:
         if isinstance(node, str):
@@ -593,90 +579,108 @@ def _fast_structure(fields: tuple[Field, ...], registrations: bool) -> str:
     return render(tree)
 
 
-def _fast_value(struct: str, f: Field) -> str:
-    value = _leaf_sql(struct, f.path)
-    if f.kind == "timestamp":
-        return f"try_cast(try_cast({value} as timestamptz) as timestamp)"
-    return value
+def _fast_number(leaf: str) -> str:
+    """A JSON number leaf as DOUBLE (NULL when absent or null)."""
+    return f"try_cast(nullif({leaf}::varchar, 'null') as double)"
 
 
-def _fast_ok(f: Field, value: str, raw: str) -> list[str]:
-    """Conditions under which field `f` is certainly valid (value typed, raw its VARCHAR)."""
-    out = []
+def _fast_number_ok(leaf: str) -> str:
+    text = f"{leaf}::varchar"
+    return (
+        f"({leaf} is null or {text} = 'null' or (regexp_full_match(left({text}, 1), '[-0-9]') "
+        f"and coalesce(isfinite({_fast_number(leaf)}), false)))"
+    )
+
+
+def _fast_timestamp(value: str) -> str:
+    return f"try_cast(try_cast({value} as timestamptz) as timestamp)"
+
+
+def _fast_timestamp_ok(raw: str, typed: str, happened: bool, required: bool) -> str:
+    cond = f"regexp_full_match({raw}, {_lit(FAST_TIMESTAMP)}) and {typed} >= timestamp '{MIN_TIMESTAMP}'"
+    if happened:
+        cond += f" and {typed} < $snapshot_end"
+    return f"({cond})" if required else f"({raw} is null or ({cond}))"
+
+
+def _fast_ok(f: Field, typed: str, raw: str) -> str:
+    """A condition under which field `f` is certainly valid (typed value, raw VARCHAR / JSON)."""
     if f.kind == "string":
-        out.append(f"({value} is not null and trim({value}) <> '')" if f.required else "true")
-    elif f.kind == "enum":
-        allowed = ", ".join(_lit(x) for x in f.values)
-        cond = f"{value} in ({allowed})"
-        out.append(cond if f.required else f"({value} is null or {cond})")
-    elif f.kind == "number":
-        out.append(f"({value} is null or isfinite({value}))")
-    else:  # timestamp: the common UTC form, from 1970 on; not in the future if it happened
-        cond = (
-            f"regexp_full_match({raw}, {_lit(FAST_TIMESTAMP)}) and {value} >= timestamp '{MIN_TIMESTAMP}'"
-        )
-        if f.happened:
-            cond += f" and {value} < $snapshot_end"
-        out.append(f"({cond})" if f.required else f"({raw} is null or ({cond}))")
-    return out
+        looks_ok = f"not regexp_full_match({raw}, {_lit(NOT_A_STRING_LOOK)})"
+        if f.required:
+            return f"({typed} is not null and trim({typed}) <> '' and {looks_ok})"
+        return f"({raw} is null or {looks_ok})"
+    if f.kind == "enum":
+        cond = f"{typed} in ({', '.join(_lit(x) for x in f.values)})"
+        return cond if f.required else f"({typed} is null or {cond})"
+    if f.kind == "number":
+        return _fast_number_ok(raw)
+    return _fast_timestamp_ok(raw, typed, f.happened, f.required)
 
 
 def fast_sql(source_relation: str, source: str) -> str:
     """One row per record: `clean` (certainly valid), the typed columns (meaningful when clean),
-    its text, bytes that are not text, too_large, and for referrals the typed registrations."""
+    the record's text, bytes that are not text, and for referrals the typed registrations."""
     fields = REFERRAL_FIELDS if source == "referrals" else SOLUTION_FIELDS
     registrations = source == "referrals"
-    conds = [
-        "s is not null",
-        f"not ({FAST_HINTS})",
-        "not contains(txt, chr(0))",
-    ]
-    for f in fields:
-        conds += _fast_ok(f, f"r.{f.column}", _leaf_sql("s", f.path))
+    conds = ["s is not null", "not numeric_hint", "not contains(txt, chr(0))"]
+    conds += [_fast_ok(f, f"r.{f.column}", _leaf_sql("s", f.path)) for f in fields]
     if registrations:
         pairs = " or ".join(
             f"(r.status = {_lit(s)} and r.substatus in ({', '.join(_lit(x) for x in subs)}))"
             for s, subs in STATUS_SUBSTATUS.items()
         )
+        approved = "g.statusHistory.approvedDateTime"
         conds += [
             f"({pairs})",
             "coalesce(r.accepted_date_time >= r.created_date_time, true)",
             "coalesce(r.closed_date_time >= r.created_date_time, true)",
             "(r.deal_value is null or (r.deal_value >= 0 "
             "and coalesce(regexp_full_match(r.deal_currency, '[A-Za-z]{3}'), false)))",
-            # every registration an object with valid fields (a non-object reads as all-NULL)
+            # every registration an object (a non-object reads as all-NULL) with valid fields
             f"""coalesce(list_bool_and(list_transform(s.registrations, lambda g:
-                g is not null and (g.id is not null or g.status is not null or g.contract is not null
-                    or g.statusHistory is not null)
-                and (g.status is null or g.status in ({", ".join(_lit(x) for x in REGISTRATION_FIELDS[1].values)}))
-                and (g.contract.value is null or isfinite(g.contract.value))
-                and (g.statusHistory.approvedDateTime is null or (
-                    regexp_full_match(g.statusHistory.approvedDateTime, {_lit(FAST_TIMESTAMP)})
-                    and try_cast(g.statusHistory.approvedDateTime as timestamptz)::timestamp >= timestamp '{MIN_TIMESTAMP}'
-                    and try_cast(g.statusHistory.approvedDateTime as timestamptz)::timestamp < $snapshot_end)))), true)""",
+                g is not null
+                and (g.id is not null or g.status is not null or g.contract is not null
+                     or g.statusHistory is not null)
+                and {_fast_ok(REGISTRATION_FIELDS[0], "g.id", "g.id")}
+                and {_fast_ok(REGISTRATION_FIELDS[3], "g.contract.currency", "g.contract.currency")}
+                and (g.status is null or g.status in ({", ".join(_lit(x) for x in _REGISTRATION_STATUSES)}))
+                and {_fast_number_ok("g.contract.value")}
+                and {_fast_timestamp_ok(approved, _fast_timestamp(approved), True, False)})), true)""",
         ]
-    typed = ",\n        ".join(f"{_fast_value('s', f)} as {f.column}" for f in fields)
+
+    def typed(f: Field) -> str:
+        leaf = _leaf_sql("s", f.path)
+        if f.kind == "timestamp":
+            return _fast_timestamp(leaf)
+        return _fast_number(leaf) if f.kind == "number" else leaf
+
+    columns = ",\n        ".join(f"{typed(f)} as {f.column}" for f in fields)
     regs = (
-        """,
-    list_transform(s.registrations, lambda g: {'id': g.id, 'status': g.status,
-        'contract_value': g.contract.value, 'contract_currency': g.contract.currency,
-        'approved_date_time': try_cast(g.statusHistory.approvedDateTime as timestamptz)::timestamp})
+        f""",
+    list_transform(s.registrations, lambda g: {{'id': g.id, 'status': g.status,
+        'contract_value': {_fast_number("g.contract.value")}, 'contract_currency': g.contract.currency,
+        'approved_date_time': {_fast_timestamp("g.statusHistory.approvedDateTime")}}})
         as registrations"""
         if registrations
         else ""
     )
     return f"""
-with decoded as ({_decode_sql(source_relation)}),
+with records as (
+    -- blank lines are not records
+    select * from {source_relation}
+    where too_large or txt is null or regexp_matches(txt, '[^ \\t\\r\\n]')
+),
 parsed as (
-    select *, case when txt is not null then try(json_transform(txt, '{_fast_structure(fields, registrations)}')) end as s
-    from decoded
+    select *, case when txt is not null and not too_large
+        then try(json_transform(txt, '{_fast_structure(fields, registrations)}')) end as s
+    from records
 ),
 typed as (
-    select line_number, txt, too_large, raw, s, {typed}
+    select line_number, txt, raw, too_large, numeric_hint, s, {columns}
     from parsed
 )
-select line_number, txt, too_large,
-    case when too_large or txt is null then raw end as raw_bytes,
+select line_number, txt, raw, too_large, numeric_hint,
     coalesce(not too_large and {" and ".join(conds)}, false) as clean,
     {", ".join(f"r.{f.column}" for f in fields)}{regs}
 from typed as r
