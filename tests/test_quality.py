@@ -381,3 +381,18 @@ def test_every_mart_of_the_dbt_project_is_validated_and_checked():
     assert node.group_name == "quality" and node.owners == ["team:referral-insights"]
     checked = {k.asset_key for k in graph.asset_check_keys if k.name == CHECK_NAME}
     assert checked == set(MART_KEYS)
+
+
+def test_traffic_ahead_of_the_referrals_is_normal_but_a_lead_event_ahead_is_not(warehouse):
+    """Sources arrive independently (raw-contract.md section 4): traffic of a day after the
+    as-of date (2026-04-06) counts from its own day and never fails the widget; a lead event
+    after the as-of date cannot come from the referral snapshots and still does."""
+    leads = WIDGETS_BY_MART["mart_leads_daily"]
+    sql(warehouse, "insert into marts.mart_leads_daily (organization_id, date, page_views, cta_clicks, "
+        "leads_received, leads_accepted, leads_won) values ('org-a', date '2026-04-07', 7, 1, 0, 0, 0)")
+    (ahead,) = validate_and_write(warehouse, widgets=[leads]).results
+    assert ahead.status == "ok", ahead.failed_expectations
+    sql(warehouse, "update marts.mart_leads_daily set leads_received = 1 where date = date '2026-04-07'")
+    (event,) = validate_and_write(warehouse, widgets=[leads]).results
+    assert event.status == "failed"
+    assert "warehouse_as_of_date" in event.failed_expectations
