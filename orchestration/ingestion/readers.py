@@ -146,8 +146,6 @@ def _batch(numbers, raws: pa.Array, too_large, hints=None) -> pa.RecordBatch:
     )
 
 
-_DIGITS = np.zeros(256, dtype=bool)
-_DIGITS[ord("0") : ord("9") + 1] = True
 _NUMBER_CHARS = set(b"0123456789.-+")
 _NUMBER_CONTEXT = set(b":,[ \t\r\n")
 
@@ -168,14 +166,15 @@ def _numeric_hints(data: bytes, start: int, line_ends: np.ndarray) -> np.ndarray
             at = data.find(word, at + 1, end)
     a = np.frombuffer(data, np.uint8, count=end - start, offset=start)
     if len(a) > 4:
-        # an e/E after a digit and before [+]ddd
-        e = np.flatnonzero((a[1:-3] | 0x20) == ord("e")) + 1
-        e = e[_DIGITS[a[e - 1]]]
-        first = e + 1 + (a[e + 1] == ord("+"))
+        # an e/E between a digit and [+]d: whole-block boolean passes, no per-byte Python
+        digit = (a >= 48) & (a <= 57)
+        after = digit[2:-2] | (a[2:-2] == 43)
+        e = np.flatnonzero(((a[1:-3] | 0x20) == 101) & digit[:-4] & after) + 1
+        first = e + 1 + (a[e + 1] == 43)
         keep = first + 2 < len(a)
         e, first = e[keep], first[keep]
-        ok = _DIGITS[a[first]] & _DIGITS[a[first + 1]] & _DIGITS[a[first + 2]]
-        for pos in (e[ok] + start).tolist():  # few: mostly hex ids, ruled out by what precedes
+        e = e[digit[first] & digit[first + 1] & digit[first + 2]]
+        for pos in (e + start).tolist():  # few: mostly hex ids, ruled out by what precedes
             begin = pos - 1
             while begin > start and data[begin - 1] in _NUMBER_CHARS:
                 begin -= 1
