@@ -40,6 +40,14 @@ def _refresh(args: argparse.Namespace) -> int:
     print(f"  files failed:        {summary.files_failed}")
     for file_name, error in summary.failed_files:
         print(f"    {file_name}: {error}")
+    print(f"  files waiting:       {len(summary.waiting_files)}"
+          + (" (dated after tomorrow UTC; loaded when their date comes)" if summary.waiting_files else ""))
+    for file_name in summary.waiting_files[:10]:
+        print(f"    {file_name}")
+    print(f"  files gone:          {len(summary.gone_files)}"
+          + (" (no longer in the landing zone; their records are kept: see `forget`)" if summary.gone_files else ""))
+    for file_name in summary.gone_files[:10]:
+        print(f"    {file_name}")
     print(f"  records loaded:      {summary.records_loaded}")
     print(
         f"  records quarantined: {summary.records_quarantined}"
@@ -48,6 +56,26 @@ def _refresh(args: argparse.Namespace) -> int:
     if summary.quality:  # per-widget statuses (marts.mart_widget_refresh) and Data Docs
         print("\n".join(summary.quality.summary_lines()))
     # Quarantined records are data problems, reported above; only a pipeline failure is an error.
+    return 0 if summary.success else 1
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from orchestration.refresh import ForgetRefused, RefreshAlreadyRunning, forget
+
+    try:
+        removed, summary = forget(args.raw_dir, args.warehouse, args.file)
+    except ForgetRefused as exc:
+        print(f"forget: {exc}", file=sys.stderr)
+        return 2
+    except RefreshAlreadyRunning as exc:
+        print(f"forget not started: {exc}", file=sys.stderr)
+        return 3
+    print(
+        f"Forgot {args.file}: "
+        + ", ".join(f"{rows} row(s) from raw.{table}" for table, rows in removed.items())
+    )
+    print(f"Rebuild {'succeeded' if summary.success else 'FAILED'} in {summary.seconds:.1f}s "
+          f"(run {summary.run_id})")
     return 0 if summary.success else 1
 
 
@@ -111,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild the incremental models from every raw record (implies --force)",
     )
     refresh.set_defaults(func=_refresh)
+
+    forget = sub.add_parser(
+        "forget",
+        help="remove one landed file's records from the warehouse and rebuild (after the file "
+        "was removed from the landing zone)",
+    )
+    forget.add_argument("file", help="the file's path relative to the raw dir, e.g. referrals/2026-01-05.jsonl")
+    forget.add_argument("--raw-dir", type=Path, default=settings.raw_dir(), help="landing zone")
+    forget.add_argument("--warehouse", type=Path, default=settings.warehouse_path(), help="DuckDB file")
+    forget.set_defaults(func=_forget)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic landing zone")
     gen.add_argument("--out", type=Path, required=True)

@@ -41,6 +41,10 @@ class RefreshSummary:
     records_loaded: int = 0
     records_quarantined: int = 0
     failed_files: list[tuple[str, str]] = field(default_factory=list)
+    waiting_files: list[str] = field(default_factory=list)
+    """Landed files dated after tomorrow (UTC): not snapshots yet (raw-contract.md section 4)."""
+    gone_files: list[str] = field(default_factory=list)
+    """Loaded files no longer in the landing zone: their records stay (`forget` removes them)."""
     warnings: list[str] = field(default_factory=list)
     as_of_date: dt.date | None = None
     seconds: float = 0.0
@@ -84,6 +88,37 @@ def run_refresh(
         ) from exc
 
 
+class ForgetRefused(ValueError):
+    pass
+
+
+def forget(raw_dir: Path, warehouse: Path, file_name: str, log_level: str = "WARNING"):
+    """Remove one landed file's records from the warehouse and rebuild what depended on them
+    (raw-contract.md section 4: a file gone from the landing zone keeps its records until then).
+    Refused while the file is still landed: the next refresh would load it again."""
+    raw_dir, warehouse = raw_dir.resolve(), warehouse.resolve()
+    landed = {f.file_name for f in landing.discover(raw_dir).files}
+    if file_name in landed:
+        raise ForgetRefused(
+            f"{file_name} is still in the landing zone {raw_dir}: the next refresh would load it "
+            "again. Move it out of the landing zone first."
+        )
+    if not warehouse.exists():
+        raise ForgetRefused(f"no warehouse at {warehouse}")
+    try:
+        with FileLock(lock_path(warehouse), timeout=0):
+            with _connect_when_free(warehouse) as con:
+                removed = loader.forget_file(con, file_name)
+            if removed is None:
+                raise ForgetRefused(f"{file_name} was never loaded into {warehouse}")
+    except Timeout as exc:
+        raise RefreshAlreadyRunning(
+            f"a refresh of {warehouse} is running (lock {lock_path(warehouse)}); try again later"
+        ) from exc
+    summary = run_refresh(raw_dir, warehouse, log_level, force=True)
+    return removed, summary
+
+
 def _request_full_refresh(warehouse: Path) -> None:
     """Queue a full rebuild the way ingestion does for a re-landed file: the next complete dbt
     build runs --full-refresh and clears the request, so a crash before then keeps it."""
@@ -101,14 +136,16 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     found = landing.discover(raw_dir)
     files = partitioned_files(found.files, log)
+    landed_names = {f.file_name for f in found.files}
+    waiting = sorted(f.file_name for f in found.files if f not in files)
     with _connect_when_free(warehouse) as con:
         changed = loader.changed_files(con, files)
         up_to_date = not changed and not force and _state_is_current(con)
     if up_to_date:
         # Nothing landed and no code changed since the last successful refresh: rebuilding would
         # give the same warehouse, so skip it (and the import of the whole code location).
-        summary = RefreshSummary(True, "", "none", warnings=found.warnings)
-        _summarise_ingestion(summary, warehouse, started)
+        summary = RefreshSummary(True, "", "none", warnings=found.warnings, waiting_files=waiting)
+        _summarise_ingestion(summary, warehouse, started, landed_names)
         summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
         return summary
 
@@ -124,12 +161,14 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
     result = defs.resolve_job_def(job_name).execute_in_process(
         run_config=run_config, tags=tags, instance=_instance(), raise_on_error=False
     )
-    summary = RefreshSummary(result.success, result.run_id, job_name, warnings=found.warnings)
+    summary = RefreshSummary(
+        result.success, result.run_id, job_name, warnings=found.warnings, waiting_files=waiting
+    )
     summary.quality = refresh_details(warehouse, started)
     if result.success:
         with _connect_when_free(warehouse) as con:
             _record_state(con, result.run_id)
-    _summarise_ingestion(summary, warehouse, started)
+    _summarise_ingestion(summary, warehouse, started, landed_names)
     summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return summary
 
@@ -203,8 +242,12 @@ def _connect_when_free(warehouse: Path, timeout_s: float = 900.0) -> duckdb.Duck
             time.sleep(2)
 
 
-def _summarise_ingestion(summary: RefreshSummary, warehouse: Path, started: dt.datetime) -> None:
+def _summarise_ingestion(
+    summary: RefreshSummary, warehouse: Path, started: dt.datetime, landed: set[str]
+) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = con.execute("select file_name from raw.ingested_files order by 1").fetchall()
+        summary.gone_files = [name for (name,) in loaded if name not in landed]
         rows = con.execute(
             """
             select file_name, status, records_loaded, records_quarantined, error

@@ -9,7 +9,7 @@ the metadata and raw.ingested_files, and the other files still load.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.partitions import snapshot_partitions
+from orchestration.defs.partitions import partition_key_of, snapshot_partitions
 from orchestration.defs.resources import LandingZone
 from orchestration.ingestion import landing, loader
 from orchestration.stage_metrics import measure
@@ -33,8 +33,10 @@ def _ingest(
     for warning in found.warnings:
         if warning.startswith(f"{source}/"):
             context.log.warning(warning)
-    dates = set(context.partition_keys)
-    files = [f for f in found.files if f.source == source and f.snapshot_date.isoformat() in dates]
+    keys = set(context.partition_keys)
+    files = [
+        f for f in found.files if f.source == source and partition_key_of(f.snapshot_date) in keys
+    ]
     with measure(f"ingest_{source}") as metrics, warehouse.get_connection() as con:
         if config.only_changed:
             files = loader.changed_files(con, files)

@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.defs.ingestion import INGEST_ASSETS
+from orchestration.defs.partitions import partition_key_of
 from orchestration.ingestion.landing import LandedFile
 
 INGEST_SELECTION = dg.AssetSelection.assets(*INGEST_ASSETS)
@@ -33,8 +34,8 @@ def partition_range_tags(dates: list[dt.date]) -> dict[str, str]:
     """Tags that make one run cover the snapshot dates from the earliest to the latest given
     (ingest assets use a single-run backfill policy)."""
     return {
-        "dagster/asset_partition_range_start": min(dates).isoformat(),
-        "dagster/asset_partition_range_end": max(dates).isoformat(),
+        "dagster/asset_partition_range_start": partition_key_of(min(dates)),
+        "dagster/asset_partition_range_end": partition_key_of(max(dates)),
     }
 
 

@@ -161,6 +161,37 @@ def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult:
     return result
 
 
+def forget_file(con: duckdb.DuckDBPyConnection, file_name: str) -> dict[str, int] | None:
+    """Remove one landed file's records, quarantine entries and manifest row, and ask the next
+    build for a full refresh (what was built from the file must go too). None when the warehouse
+    never loaded a file of that name."""
+    ensure_raw_schema(con)
+    row = con.execute(
+        "select source from raw.ingested_files where file_name = ?", [file_name]
+    ).fetchone()
+    if row is None:
+        return None
+    (source,) = row
+    con.begin()
+    try:
+        removed = {}
+        for table in SOURCE_TABLES[source] + ("quarantine",):
+            column = "file_name" if table == "quarantine" else "source_file"
+            removed[table] = con.execute(
+                f"delete from raw.{table} where {column} = ?", [file_name]
+            ).fetchone()[0]
+        con.execute("delete from raw.ingested_files where file_name = ?", [file_name])
+        request_full_refresh(
+            con, source, file_name, "forgotten by `referral-insights forget`",
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return removed
+
+
 def _params(landed: LandedFile, ingested_at: dt.datetime) -> dict:
     return {
         "snapshot_date": landed.snapshot_date,
