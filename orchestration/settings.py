@@ -25,3 +25,38 @@ def raw_dir() -> Path:
 def warehouse_path() -> Path:
     """Absolute: dbt runs with the dbt project as working directory."""
     return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).resolve()
+
+
+# DuckDB's memory limit and spill folder (issue 12): memory stays bounded at any input size, the
+# excess spills to disk under the warehouse folder. Both configurable; the limit defaults to a
+# quarter of the machine's memory, at most 3 GiB (a refresh's process tree stays within ~4 GB at
+# 3M referrals).
+DUCKDB_MEMORY_LIMIT_ENV = "REFERRAL_INSIGHTS_DUCKDB_MEMORY_LIMIT"
+DUCKDB_SPILL_DIR_ENV = "REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR"
+
+
+def duckdb_memory_limit() -> str:
+    configured = os.environ.get(DUCKDB_MEMORY_LIMIT_ENV)
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return f"{min(3 * 2**30, total // 4) // 2**20}MB"
+
+
+def duckdb_spill_dir(warehouse: Path | None = None) -> Path:
+    configured = os.environ.get(DUCKDB_SPILL_DIR_ENV)
+    if configured:
+        return Path(configured).resolve()
+    return (warehouse or warehouse_path()).parent / ".duckdb_spill"
+
+
+def configure_duckdb(con, warehouse: Path | None = None) -> None:
+    """Apply the memory limit and spill folder to a DuckDB connection (instance-wide settings,
+    set by statement so every connection opens the file with the same configuration)."""
+    spill = duckdb_spill_dir(warehouse)
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+    con.execute("set temp_directory = ?", [str(spill)])

@@ -29,7 +29,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from orchestration import spark_marts
+from orchestration import settings, spark_marts
 from orchestration.defs.dbt_project import dbt_code_fingerprint, dbt_project, ensure_manifest
 from orchestration.faults import pause_point
 from orchestration.ingestion import parquet_export
@@ -151,6 +151,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # A partial build (assets picked in the UI) builds and tests what was picked.
         if not context.is_subset:
             args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
+    # profiles.yml reads DuckDB's memory limit and spill folder from these (settings.py)
+    os.environ.setdefault(settings.DUCKDB_MEMORY_LIMIT_ENV, settings.duckdb_memory_limit())
+    spill = settings.duckdb_spill_dir(Path(warehouse.database))
+    spill.mkdir(parents=True, exist_ok=True)
+    os.environ[settings.DUCKDB_SPILL_DIR_ENV] = str(spill)
     invocation = dbt.cli(args, context=context)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for

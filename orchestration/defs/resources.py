@@ -25,7 +25,10 @@ def build_resources() -> dict:
     warehouse = dg.EnvVar(settings.WAREHOUSE_ENV)
     return {
         # One writer at a time: DuckDB locks the file; runs use the in-process executor.
-        "warehouse": DuckDBResource(database=warehouse, connection_config={"memory_limit": "3GB"}),
+        # Memory limit and spill folder are set per connection where the work is heavy
+        # (settings.configure_duckdb): the same file opened with two configurations in one
+        # process is an error.
+        "warehouse": DuckDBResource(database=warehouse),
         "landing_zone": LandingZone(raw_dir=dg.EnvVar(settings.RAW_DIR_ENV)),
         "dbt": LocalDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
