@@ -324,11 +324,15 @@ def _quarantine(con, source: str, params) -> int:
     ).fetchone()[0]
 
 
-def _insert_valid(con, table: str, columns: tuple[str, ...], params, fast: bool = False) -> int:
+def _insert_valid(
+    con, table: str, columns: tuple[str, ...], params, fast: bool = False, exact: bool = True
+) -> int:
     column_list = ", ".join(columns)
-    rows = "select line_number, {c} from _validated where error is null"
-    if fast:  # the records the fast tier vouched for, and those the exact rules passed
-        rows = "select line_number, {c} from _fast where clean union all " + rows
+    # the records the fast tier vouched for, and those the exact rules passed
+    parts = (["select line_number, {c} from _fast where clean"] if fast else []) + (
+        ["select line_number, {c} from _validated where error is null"] if exact else []
+    )
+    rows = " union all ".join(parts)
     return con.execute(
         f"""
         insert into raw.{table} (snapshot_date, source_file, line_number, {column_list}, ingested_at)
@@ -350,26 +354,32 @@ class _JsonSource:
         stream.validate_into(
             con, lambda rel: validation.fast_sql(rel, self.source), params, table="_fast"
         )
-        con.execute(
-            "create or replace temp table _validated as "
-            + self._sql(
-                "(select line_number, txt, raw, too_large, numeric_hint from _fast where not clean)"
-            ),
-            {"snapshot_end": params["snapshot_end"]},
-        )
-        _render_bytes(con)
-        _flag_nonfinite_numbers(con)
-        self.before_insert(con, params)
+        [(unclean,)] = con.execute("select count(*) from _fast where not clean").fetchall()
+        # The exact rules are a large query: planning it costs ~25 ms, worth skipping for the
+        # many files with nothing for it to do.
+        exact = unclean > 0
+        if exact:
+            con.execute(
+                "create or replace temp table _validated as "
+                + self._sql(
+                    "(select line_number, txt, raw, too_large, numeric_hint from _fast where not clean)"
+                ),
+                {"snapshot_end": params["snapshot_end"]},
+            )
+            _render_bytes(con)
+            _flag_nonfinite_numbers(con)
+            self.before_insert(con, params)
         columns = tuple(f.column for f in self.fields)
-        result.records_loaded = _insert_valid(con, self.table, columns, params, fast=True)
-        result.records_quarantined = _quarantine(con, self.source, params)
-        self.after_insert(con, params)
-        result.first_errors = _first_errors(con, landed, MAX_REPORTED_ERRORS)
+        result.records_loaded = _insert_valid(con, self.table, columns, params, fast=True, exact=exact)
+        if exact:
+            result.records_quarantined = _quarantine(con, self.source, params)
+            result.first_errors = _first_errors(con, landed, MAX_REPORTED_ERRORS)
+        self.after_insert(con, params, exact)
 
     def before_insert(self, con, params) -> None:
         pass
 
-    def after_insert(self, con, params) -> None:
+    def after_insert(self, con, params, exact: bool) -> None:
         pass
 
 
@@ -399,7 +409,7 @@ class _ReferralSource(_JsonSource):
             """
         )
 
-    def after_insert(self, con, params) -> None:
+    def after_insert(self, con, params, exact: bool) -> None:
         fields = tuple(f.column for f in validation.REGISTRATION_FIELDS)
         columns = ("referral_id", "referral_updated_date_time", "registration_index") + fields
         # registrations of clean records, typed by the fast tier; then those of the records the
@@ -416,12 +426,18 @@ class _ReferralSource(_JsonSource):
                     unnest(registrations) as g
                 from _fast where clean and len(registrations) > 0
             )
+            """
+            + (
+                f"""
             union all
             select $snapshot_date, $source_file, r.line_number, {", ".join("r." + c for c in columns)},
                 $ingested_at
             from _registrations as r
             inner join _validated as v on v.line_number = r.line_number and v.error is null
-            """,
+            """
+                if exact
+                else ""
+            ),
             {k: params[k] for k in ("snapshot_date", "source_file", "ingested_at")},
         )
 

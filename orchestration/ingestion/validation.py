@@ -543,8 +543,11 @@ inner join {source_relation} as s using (line_number)
 # calls clean is valid under the exact rules (tests/test_ingestion_fast_tier.py checks both tiers
 # agree on every bad-record case).
 
-# The timestamp form Partner Center sends (UTC, 'Z'); other valid forms take the exact tier.
-FAST_TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z"
+# The timestamp forms APIs send: UTC 'Z' or an offset within +-14:00 (RFC 3339); other valid
+# forms (naive, no seconds, a space) take the exact tier.
+FAST_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-](0\d|1[0-3]):[0-5]\d|[+-]14:00)"
+)
 # How json_transform renders a non-string JSON value asked for as VARCHAR: a string field whose
 # value looks like this may not have been a string (or is a string of digits): exact tier.
 NOT_A_STRING_LOOK = r"-?[0-9][0-9.eE+-]*|true|false|[\[{][\s\S]*"
