@@ -682,9 +682,14 @@ parsed as (
 typed as (
     select line_number, txt, raw, too_large, numeric_hint, s, {columns}
     from parsed
+),
+judged as (
+    select line_number, txt, raw, too_large, numeric_hint,
+        coalesce(not too_large and {" and ".join(conds)}, false) as clean,
+        {", ".join(f"r.{f.column}" for f in fields)}{regs}
+    from typed as r
 )
-select line_number, txt, raw, too_large, numeric_hint,
-    coalesce(not too_large and {" and ".join(conds)}, false) as clean,
-    {", ".join(f"r.{f.column}" for f in fields)}{regs}
-from typed as r
+-- the text is kept only where the exact rules will need it (copying every record's costs)
+select * replace (case when not clean then txt end as txt, case when not clean then raw end as raw)
+from judged
 """
