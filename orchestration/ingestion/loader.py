@@ -18,7 +18,9 @@ their file and line locate them in the landing zone (see docs, "What the warehou
 from __future__ import annotations
 
 import datetime as dt
+import queue
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import duckdb
@@ -74,12 +76,36 @@ def changed_files(con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile]) -
     return [f for f in files if known.get(f.file_name) != f.fingerprint]
 
 
-def load_files(con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile]) -> list[FileResult]:
-    """Load files in snapshot-date order, flagging loads that invalidate incremental history."""
+# Files loaded at once, each in its own transaction on its own cursor: one file's Python reading
+# and commit leave a core idle that another file's parsing uses (DuckDB appends from concurrent
+# transactions do not conflict; each file deletes only its own rows).
+PARALLEL_FILES = 2
+
+
+def load_files(
+    con: duckdb.DuckDBPyConnection, files: Iterable[LandedFile], parallel: int = PARALLEL_FILES
+) -> list[FileResult]:
+    """Load files in snapshot-date order (at most `parallel` at a time), flagging loads that
+    invalidate incremental history."""
     ensure_raw_schema(con)
-    results = []
-    for landed in sorted(files, key=lambda f: (f.snapshot_date, f.file_name)):
-        results.append(load_file(con, landed))
+    ordered = sorted(files, key=lambda f: (f.snapshot_date, f.file_name))
+    if parallel <= 1 or len(ordered) <= 1:
+        return [load_file(con, landed) for landed in ordered]
+    cursors: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(min(parallel, len(ordered))):
+        cursors.put(con.cursor())
+
+    def load(landed: LandedFile) -> FileResult:
+        cursor = cursors.get()
+        try:
+            return load_file(cursor, landed)
+        finally:
+            cursors.put(cursor)
+
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="ingest") as pool:
+        results = list(pool.map(load, ordered))
+    while not cursors.empty():
+        cursors.get().close()
     return results
 
 
