@@ -38,8 +38,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 # `txt` is the record as text when its whole batch is valid UTF-8 (checked by Arrow, so DuckDB
 # need not decode it), else NULL and `raw` holds the bytes. `numeric_hint` marks records whose text
-# may hold a number JSON does not allow or a double cannot hold (NaN, Infinity, 1e400): cheaper
-# to find here, with numpy over the block, than with a regular expression over every record.
+# may hold a number a double cannot hold (1e400): cheaper to find here, with numpy over the
+# block, than with a regular expression over every record.
 LINES_SCHEMA = pa.schema(
     [
         ("line_number", pa.int64()),
@@ -151,38 +151,32 @@ _NUMBER_CONTEXT = set(b":,[ \t\r\n")
 
 
 def _numeric_hints(data: bytes, start: int, line_ends: np.ndarray) -> np.ndarray:
-    """Per line of data[start:] (ending at start + line_ends, exclusive), whether it may hold NaN,
-    Infinity or a number with a 3-digit exponent outside a string. Conservative: validation makes
-    the exact call on the lines marked."""
+    """Per line of data[start:] (ending at start + line_ends, exclusive), whether it may hold a
+    number with a 3-digit exponent outside a string (1e400: a double cannot hold it). NaN and
+    Infinity are found by validation itself. Conservative: the exact rules judge marked lines."""
     hints = np.zeros(len(line_ends), dtype=bool)
     if len(line_ends) == 0:
         return hints
     end = start + int(line_ends[-1])
-    positions = []
-    for word in (b"NaN", b"Infinity"):
-        at = data.find(word, start, end)
-        while at != -1:
-            positions.append(at)
-            at = data.find(word, at + 1, end)
     a = np.frombuffer(data, np.uint8, count=end - start, offset=start)
-    if len(a) > 4:
-        # an e/E between a digit and [+]d: whole-block boolean passes, no per-byte Python
-        digit = (a >= 48) & (a <= 57)
-        after = digit[2:-2] | (a[2:-2] == 43)
-        e = np.flatnonzero(((a[1:-3] | 0x20) == 101) & digit[:-4] & after) + 1
-        first = e + 1 + (a[e + 1] == 43)
-        keep = first + 2 < len(a)
-        e, first = e[keep], first[keep]
-        e = e[digit[first] & digit[first + 1] & digit[first + 2]]
-        for pos in (e + start).tolist():  # few: mostly hex ids, ruled out by what precedes
-            begin = pos - 1
-            while begin > start and data[begin - 1] in _NUMBER_CHARS:
-                begin -= 1
-            if begin == start or data[begin - 1] in _NUMBER_CONTEXT:
-                positions.append(pos)
+    if len(a) < 5:
+        return hints
+    # an e/E right after a digit: whole-block passes, no per-byte Python
+    digit = (a - 48) < 10
+    e = np.flatnonzero(((a[1:-3] | 0x20) == 101) & digit[:-4]) + 1
+    first = e + 1 + (a[e + 1] == 43)  # after an optional '+'
+    keep = first + 2 < len(a)
+    e, first = e[keep], first[keep]
+    e = e[digit[first] & digit[first + 1] & digit[first + 2]]
+    positions = []
+    for pos in (e + start).tolist():  # few: mostly hex ids, ruled out by what precedes them
+        begin = pos - 1
+        while begin > start and data[begin - 1] in _NUMBER_CHARS:
+            begin -= 1
+        if begin == start or data[begin - 1] in _NUMBER_CONTEXT:
+            positions.append(pos)
     if positions:
-        lines = np.searchsorted(line_ends, np.array(positions) - start, side="right")
-        hints[lines] = True
+        hints[np.searchsorted(line_ends, np.array(positions) - start, side="right")] = True
     return hints
 
 

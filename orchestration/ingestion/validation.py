@@ -427,7 +427,8 @@ select line_number,
     txt,
     -- bytes that are not (all) text: the loader renders them readable for the quarantine
     case when too_large or txt is null then raw end as raw_bytes,
-    coalesce(is_object and numeric_hint, false) as maybe_nonfinite,
+    coalesce(is_object and (numeric_hint or contains(txt, 'NaN') or contains(txt, 'Infinity')),
+        false) as maybe_nonfinite,
     case {_RECORD_ERRORS}
         when not is_json then {{'field': null, 'reason': 'not valid JSON'}}
         when not is_object then {{'field': null, 'reason': 'not a JSON object'}}
@@ -626,7 +627,13 @@ def fast_sql(source_relation: str, source: str) -> str:
     the record's text, bytes that are not text, and for referrals the typed registrations."""
     fields = REFERRAL_FIELDS if source == "referrals" else SOLUTION_FIELDS
     registrations = source == "referrals"
-    conds = ["s is not null", "not numeric_hint", "not contains(txt, chr(0))"]
+    conds = [
+        "s is not null",
+        "not numeric_hint",
+        "not contains(txt, chr(0))",
+        "not contains(txt, 'NaN')",
+        "not contains(txt, 'Infinity')",
+    ]
     conds += [_fast_ok(f, f"r.{f.column}", _leaf_sql("s", f.path)) for f in fields]
     if registrations:
         pairs = " or ".join(
