@@ -184,13 +184,17 @@ def test_numbers_json_does_not_allow_or_a_double_cannot_hold(raw_dir, text, fiel
     assert loaded_ids(con) == [("a", 1)]
 
 
-def test_nan_in_a_field_the_pipeline_does_not_use_is_still_bad(raw_dir):
+@pytest.mark.parametrize("atom", ["NaN", "Infinity", "1e400", "-2.5E+400", "[1, 1e999]"])
+def test_a_number_out_of_range_in_a_field_the_pipeline_does_not_use_is_still_bad(raw_dir, atom):
     record = referral(id="bad", customerProfile={"address": {"country": "NL"}, "size": 1})
-    bad = orjson.dumps(record).decode().replace('"size":1', '"size":NaN')
-    referral_path(raw_dir).write_text(bad + "\n")
+    bad = orjson.dumps(record).decode().replace('"size":1', f'"size":{atom}')
+    good = orjson.dumps(referral(id="ok", name="NaN Corp 4e100 deal")).decode()  # text, not numbers
+    referral_path(raw_dir).write_text(good + "\n" + bad + "\n")
     con, _ = load_dir(raw_dir)
     [(_, line, field, reason)] = quarantined(con)
-    assert (line, field) == (1, "customerProfile.size") and "NaN" in reason
+    assert (line, field) == (2, "customerProfile.size" + ("[1]" if atom.startswith("[") else ""))
+    assert reason.startswith("number that JSON does not allow or a double cannot hold")
+    assert loaded_ids(con) == [("ok", 1)]
 
 
 def test_large_but_finite_numbers_and_uuid_like_exponents_load(raw_dir):
