@@ -30,8 +30,25 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/referral-insights refresh
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# Unit tests only: no refresh, dbt, server, daemon or browser (well under a minute).
+.PHONY: test-fast
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e and not browser and not daemon and not spark"
+
+# A Chromium for the dashboard's browser tests: Debian's package when root (Playwright cannot
+# download browsers on every machine), else Playwright's managed browser; otherwise one line
+# saying what to install. Never skipped silently.
+.PHONY: browser
+browser: $(STAMP)
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif $(BIN)/python -m playwright install chromium >/dev/null 2>&1; then :; \
+	else echo "make test needs Chromium for the browser tests: apt-get install chromium (as root) or .venv/bin/python -m playwright install chromium"; exit 1; fi
 
 # The same dbt project on Apache Spark (local PySpark session; Java 17), compared row for row with
 # the DuckDB build of the sample data (tests/spark, marker `spark`, left out of `make test`).
