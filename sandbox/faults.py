@@ -7,6 +7,7 @@ import threading
 from dataclasses import asdict, dataclass
 
 KINDS = {"429", "500", "503", "slow", "drop", "expire_token"}
+ANSWERING = {"429", "500", "503", "drop"}
 ENDPOINTS = {"referrals", "solutions", "traffic", "token", "any"}
 
 
@@ -41,8 +42,11 @@ class FaultPlan:
             return [asdict(rule) for rule in self._rules]
 
     def take(self, endpoint: str) -> list[FaultRule]:
-        """The rules firing on this request (each consumes one of its counts)."""
+        """The rules firing on this request (each consumes one of its counts). At most one of
+        them answers the request (an error status or a drop); another one due then waits for
+        the next request."""
         fired = []
+        answered = False
         with self._lock:
             for rule in self._rules:
                 if rule.endpoint not in (endpoint, "any") or rule.count == 0:
@@ -50,6 +54,10 @@ class FaultPlan:
                 if rule.after > 0:
                     rule.after -= 1
                     continue
+                if rule.kind in ANSWERING:
+                    if answered:
+                        continue
+                    answered = True
                 if rule.count > 0:
                     rule.count -= 1
                 fired.append(rule)

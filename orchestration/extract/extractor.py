@@ -97,7 +97,10 @@ class _Extraction:
             settings.max_backoff_seconds,
             settings.timeout_seconds,
         )
-        token_session = RetryingSession(policy, self.stats, logger=self.log)
+        # the token endpoint's 4xx (a wrong secret) fails at once with Entra's own message
+        token_session = RetryingSession(
+            policy, self.stats, logger=self.log, fail_on_client_error=False
+        )
         common = dict(
             access_token_url=settings.token_url,
             client_id=settings.client_id,
@@ -114,21 +117,21 @@ class _Extraction:
             )
         self.session = RetryingSession(policy, self.stats, self.auth.renew, self.log)
         self.result = ExtractResult(source)
+        self.writer: SnapshotWriter | None = None
         self.started = time.monotonic()
 
     def run(self) -> ExtractResult:
         with self.connect() as con:
             self.result.watermark_before = watermarks.read(con, self.source)
-        writer = None
         try:
             if self.source == "marketplace_traffic":
-                writer, watermark = self._traffic()
+                watermark = self._traffic()
             else:
-                writer, watermark = self._list()
-            if writer is not None and self.result.records:
-                landed = writer.commit()
+                watermark = self._list()
+            if self.writer is not None and self.result.records:
+                landed = self.writer.commit()
                 self.result.landed_file = f"{self.source}/{landed.name}"
-                self.result.merged = writer.merged
+                self.result.merged = self.writer.merged
                 with self.connect() as con:
                     watermarks.advance(
                         con, self.source, watermark, self.result.landed_file, self.result.records
@@ -137,11 +140,12 @@ class _Extraction:
             else:
                 # nothing new: an empty file would be a failed file for ingestion
                 self.result.watermark_after = self.result.watermark_before
-                if writer is not None:
-                    writer.abort()
+                if self.writer is not None:
+                    self.writer.abort()
         except BaseException:
-            if writer is not None:
-                writer.abort()
+            # a failed or interrupted run lands nothing: its temporary file goes
+            if self.writer is not None and self.result.landed_file is None:
+                self.writer.abort()
             raise
         finally:
             self.session.close()
@@ -151,7 +155,7 @@ class _Extraction:
         self.result.seconds = round(time.monotonic() - self.started, 3)
         return self.result
 
-    def _list(self) -> tuple[SnapshotWriter | None, str | None]:
+    def _list(self) -> str | None:
         """Referrals (incremental by updatedDateTime) or solutions (full list)."""
         settings = self.settings
         path = settings.referrals_path if self.source == "referrals" else settings.solutions_path
@@ -162,14 +166,15 @@ class _Extraction:
             base_url=settings.api_base, auth=self.auth, session=self.session, data_selector="value"
         )
         paginator = ODataPaginator(settings.page_size)
-        writer: SnapshotWriter | None = None
         latest: dt.datetime | None = None
         # no response hooks: the session already raised for every status that is a failure
         for page in client.paginate(path, params=params, paginator=paginator, hooks={"response": []}):
-            if writer is None:
+            if self.writer is None:
                 day = _service_date(page.response)
                 self.result.snapshot_date = day.isoformat()
-                writer = SnapshotWriter(self.raw_dir / self.source, f"{day.isoformat()}.jsonl.gz")
+                self.writer = writer = SnapshotWriter(
+                    self.raw_dir / self.source, f"{day.isoformat()}.jsonl.gz"
+                )
                 for name in writer.stale_removed:
                     self.log.warning(f"{self.source}/{name}: removed, left by a killed run")
             for record in page:
@@ -183,9 +188,9 @@ class _Extraction:
             if self.result.pages % PROGRESS_EVERY_PAGES == 0:
                 self._progress()
         self._progress()
-        return writer, (_odata_instant(latest) if latest else None)
+        return _odata_instant(latest) if latest else None
 
-    def _traffic(self) -> tuple[SnapshotWriter | None, str | None]:
+    def _traffic(self) -> str | None:
         """The traffic report's rows from `traffic_lookback_days` before the watermark on."""
         response = self.session.get(self.settings.traffic_report_url, auth=self.auth)
         self.result.pages = 1
@@ -200,14 +205,14 @@ class _Extraction:
         self.result.records = len(rows)
         self._progress()
         if not rows:
-            return None, None
-        writer = SnapshotWriter(
+            return None
+        self.writer = writer = SnapshotWriter(
             self.raw_dir / self.source, f"{day.isoformat()}.csv", (TRAFFIC_HEADER + "\n").encode()
         )
         latest = max(row[0] for row in rows)
         for row in rows:
             writer.write((",".join(row) + "\n").encode())
-        return writer, latest
+        return latest
 
     def _progress(self) -> None:
         self.log.info(

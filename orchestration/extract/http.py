@@ -82,8 +82,10 @@ class RetryingSession(Session):
         stats: RequestStats | None = None,
         renew_token: Callable[[PreparedRequest], None] | None = None,
         logger: logging.Logger | None = None,
+        fail_on_client_error: bool = True,
     ) -> None:
         super().__init__(timeout=policy.timeout_seconds, raise_for_status=False)
+        self.fail_on_client_error = fail_on_client_error  # off: the caller reads the 4xx body
         self.policy = policy
         self.stats = stats or RequestStats()
         self.renew_token = renew_token
@@ -115,7 +117,11 @@ class RetryingSession(Session):
             self.renew_token(request)
             self.stats.requests += 1
             response = super().send(request, **kwargs)
-        if response.status_code >= 400 and response.status_code not in RETRY_STATUS:
+        if (
+            self.fail_on_client_error
+            and response.status_code >= 400
+            and response.status_code not in RETRY_STATUS
+        ):
             raise RequestFailed(
                 f"{_describe(request)} failed: HTTP {response.status_code} "
                 f"{response.reason}: {response.text[:300]}"
