@@ -5,6 +5,8 @@ then advances that source's watermark in `ops.extract_watermarks`. Without crede
 assets report "skipped" and change nothing, so files landed by other means ingest as before.
 """
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -117,6 +119,7 @@ EXTRACT_ASSETS = [extract_referrals, extract_solutions, extract_marketplace_traf
 def materialize_extract(raw_dir, warehouse, instance: dg.DagsterInstance | None = None):
     """Run the three extract assets in this process (the demo and the tests do): settings
     from the environment, as in a scheduled run."""
+    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
     return dg.materialize(
         EXTRACT_ASSETS,
         resources={
