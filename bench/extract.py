@@ -40,6 +40,11 @@ print("RESULT " + json.dumps(result.as_dict()))
 """
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _vm_hwm_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -94,12 +99,14 @@ def main() -> int:
             "REFERRAL_INSIGHTS_PC_TIMEOUT_SECONDS": "600",  # the sandbox sorts on the 1st page
         }
         log = out / "extract.log"
+        sandbox_cpu = _cpu_seconds(sandbox.pid)
         metrics = run_measured(
             "extract referrals",
             [sys.executable, "-c", EXTRACT, str(out / "raw"), str(out / "wh.duckdb")],
             env=env, log_file=log, cwd=ROOT,
         )
         sandbox_mb = _vm_hwm_mb(sandbox.pid)
+        sandbox_cpu = _cpu_seconds(sandbox.pid) - sandbox_cpu
     finally:
         sandbox.terminate()
         sandbox.wait(30)
@@ -114,12 +121,15 @@ def main() -> int:
     assert lines == result["records"], (lines, result["records"])
     print(
         "\n| referrals generated | records extracted | pages (size) | wall s | CPU s | "
-        "records/s | extractor peak RSS MB | landed file MB | sandbox peak RSS MB |\n"
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+        "records/s | extractor peak RSS MB | landed file MB | sandbox CPU s | sandbox peak RSS MB |\n"
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
         f"| {args.referrals:,} | {result['records']:,} | {result['pages']:,} ({args.page_size}) "
         f"| {metrics.wall_s:.1f} | {metrics.cpu_s:.1f} | {result['records'] / metrics.wall_s:,.0f} "
-        f"| {metrics.peak_rss_mb:.0f} | {landed.stat().st_size / 2**20:.0f} | {sandbox_mb:.0f} |"
+        f"| {metrics.peak_rss_mb:.0f} | {landed.stat().st_size / 2**20:.0f} | {sandbox_cpu:.1f} "
+        f"| {sandbox_mb:.0f} |"
     )
+    print(f"\nextractor CPU: {result['records'] / metrics.cpu_s:,.0f} records per CPU second; "
+          f"other load on the machine meanwhile: {metrics.background_cores:.2f} cores")
     return 0 if metrics.peak_rss_mb < 500 else 2
 
 

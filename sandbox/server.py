@@ -52,6 +52,9 @@ def serve(raw_dir: Path | None, host: str = "127.0.0.1", port: int = 8600) -> No
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # listening before the line is printed: a client that read it can connect at once (the
+    # connection waits in the backlog until uvicorn's loop accepts it)
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     print(f"sandbox listening on http://{host}:{bound}", flush=True)
     # The app sends its own Date header (the sandbox clock), so uvicorn's is turned off.

@@ -62,6 +62,16 @@ class ExtractResult:
         return asdict(self)
 
 
+class ODataClient(RESTClient):
+    """dlt's REST client reading each page once, with orjson: the records, and then the
+    paginators (nextLink) from the same parsed document instead of parsing it again."""
+
+    def extract_response(self, response: Response, data_selector) -> list:
+        document = orjson.loads(response.content)
+        response.json = lambda **_: document
+        return document["value"]
+
+
 def _service_date(response: Response) -> dt.date:
     header = response.headers.get("Date")
     if header:
@@ -162,7 +172,7 @@ class _Extraction:
         params = {"$orderby": "updatedDateTime asc"}
         if self.source == "referrals" and self.result.watermark_before:
             params["$filter"] = f"updatedDateTime gt {self.result.watermark_before}"
-        client = RESTClient(
+        client = ODataClient(
             base_url=settings.api_base, auth=self.auth, session=self.session, data_selector="value"
         )
         paginator = ODataPaginator(settings.page_size)
