@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -44,8 +46,9 @@ def app_registration_from_env() -> AppRegistration:
 def serve(raw_dir: Path | None, host: str = "127.0.0.1", port: int = 8600) -> None:
     """Serve until interrupted. Port 0 picks a free port; the first line printed to stdout is
     `sandbox listening on http://host:port` either way (tests and `make demo` read it)."""
+    generated = None
     if raw_dir is None:
-        raw_dir = default_landing_zone()
+        raw_dir = generated = default_landing_zone()
         print(f"sandbox: generated a landing zone in {raw_dir}", file=sys.stderr)
     data = LandingData(raw_dir.resolve())
     app = build_app(data, app_registration_from_env())
@@ -61,7 +64,12 @@ def serve(raw_dir: Path | None, host: str = "127.0.0.1", port: int = 8600) -> No
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, date_header=False, server_header=False
     )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit lets
+    # the cleanup below run (a default SIGTERM would end the process first)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         data.close()
+        if generated is not None:
+            shutil.rmtree(generated, ignore_errors=True)
