@@ -188,17 +188,20 @@ class _Extraction:
                 for name in writer.stale_removed:
                     self.log.warning(f"{self.source}/{name}: removed, left by a killed run")
             for record in page:
-                updated = _instant(record["updatedDateTime"])
-                if latest is None or updated > latest:
+                try:
+                    updated = _instant(record["updatedDateTime"])
+                except (KeyError, TypeError, ValueError):
+                    updated = None  # landed as it came: ingestion quarantines it with a reason
+                if updated is not None and (latest is None or updated > latest):
                     latest = updated
                 writer.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
             self.result.records += len(page)
             self.result.pages += 1
-            self.result.paging = paginator.mode
+            self.result.paging = paginator.mode if self.result.pages > 1 else "one page"
             if self.result.pages % PROGRESS_EVERY_PAGES == 0:
                 self._progress()
         self._progress()
-        return _odata_instant(latest) if latest else None
+        return _odata_instant(latest) if latest else self.result.watermark_before
 
     def _traffic(self) -> str | None:
         """The traffic report's rows from `traffic_lookback_days` before the watermark on."""
