@@ -121,6 +121,13 @@ def test_throttling_errors_and_a_dropped_connection_are_retried_to_the_same_resu
     )
 
 
+def test_a_response_slower_than_the_timeout_is_retried(box, generated, tmp_path):
+    box.faults({"kind": "slow", "endpoint": "referrals", "after": 1, "delay": 1.5})
+    result = _run(box, tmp_path, timeout_seconds=0.5)
+    assert result.retries == 1 and box.stats()["faults.slow"] == 1
+    assert result.records == len(_first_snapshot_ids(generated))
+
+
 def test_after_the_retry_limit_the_asset_fails_lands_nothing_and_keeps_the_watermark(
     box, pc_env, tmp_path
 ):
