@@ -77,8 +77,8 @@ def _extract_asset(source: str, description: str) -> dg.AssetsDefinition:
         settings = partner_center.extract_settings()
         missing = settings.missing(source)
         if missing:
-            reason = f"no Partner Center credentials: {', '.join(missing)} not set"
-            context.log.info(
+            reason = f"Partner Center access not configured: {', '.join(missing)} not set"
+            context.log.warning(
                 f"extract/{source} SKIPPED ({reason}); the landing zone's files are ingested as "
                 "they are"
             )
