@@ -93,5 +93,11 @@ bench: $(STAMP)
 bench-small: $(STAMP)
 	$(BIN)/python bench/run.py --referrals 50000 --skip-force $(BENCH_ARGS)
 
+# Extraction demo (docs/extract.md): the Partner Center sandbox over a generated year, then weekly
+# extract -> refresh cycles against it; the warehouse stays in data/demo/warehouse/.
+.PHONY: demo
+demo: $(STAMP)
+	$(BIN)/python -m sandbox.demo
+
 clean:
 	rm -rf data/warehouse dbt_project/target dbt_project/logs .dagster_home

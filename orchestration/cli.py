@@ -109,6 +109,13 @@ def _dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    from sandbox.server import serve
+
+    serve(args.source, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referral-insights", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     dash.add_argument("--organization", help="organization shown by default (default: the first)")
     dash.set_defaults(func=_dashboard)
+
+    box = sub.add_parser(
+        "sandbox", help="serve a landing zone through a local stand-in for the Partner Center APIs"
+    )
+    box.add_argument("--port", type=int, default=8600, help="port (default 8600; 0 = any free)")
+    box.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    box.add_argument(
+        "--from", dest="source", type=Path,
+        help="landing zone to serve (default: a small one made by the generator)",
+    )
+    box.set_defaults(func=_sandbox)
     return parser
 
 

@@ -1,28 +1,34 @@
 """Schedule and sensor: both start the same refresh job the CLI runs."""
 
+import datetime as dt
 import hashlib
 import json
 
 import dagster as dg
 
-from orchestration.defs.jobs import refresh_job, refresh_request, transform_job
+from orchestration.defs.jobs import (
+    extract_and_refresh_job,
+    refresh_job,
+    refresh_request,
+    transform_job,
+)
 from orchestration.defs.partitions import partitioned_files
 from orchestration.defs.resources import LandingZone
 from orchestration.ingestion.landing import discover
 
 
 @dg.schedule(
-    job=refresh_job,
+    job=extract_and_refresh_job,
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
-    description="Daily full refresh: ingest whatever landed and was not loaded, rebuild all.",
+    description="Daily: extract from Partner Center (skipped without credentials), ingest "
+    "whatever landed and was not loaded, rebuild all.",
 )
 def daily_refresh_schedule(context: dg.ScheduleEvaluationContext, landing_zone: LandingZone):
     files = partitioned_files(discover(landing_zone.path).files, context.log)
-    if not files:
-        # Nothing landed at all: still rebuild so marts follow model changes.
-        return dg.RunRequest(job_name=transform_job.name)
-    return refresh_request(files)
+    # today's partition too: extraction lands the files of the service's date (UTC)
+    today = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return refresh_request(files, job_name=extract_and_refresh_job.name, extra_dates=(today.date(),))
 
 
 @dg.sensor(

@@ -83,6 +83,7 @@ _COMMON = dict(
     specs=[
         dg.AssetSpec(
             ["raw", "referral_snapshots"],
+            deps=[["extract", "referrals"]],
             description="Referral records of every landed referrals/<date>.jsonl[.gz] snapshot, "
             "validated, typed, with snapshot date, source file and line.",
             kinds={"duckdb", "python"},
@@ -111,6 +112,7 @@ def ingest_referrals(
 
 @dg.asset(
     key=["raw", "solution_snapshots"],
+    deps=[["extract", "solutions"]],
     kinds={"duckdb", "python"},
     owners=OWNERS,
     **_COMMON,
@@ -129,6 +131,7 @@ def ingest_solutions(
 
 @dg.asset(
     key=["raw", "marketplace_traffic"],
+    deps=[["extract", "marketplace_traffic"]],
     kinds={"duckdb", "python"},
     owners=OWNERS,
     **_COMMON,

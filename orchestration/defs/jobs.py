@@ -12,17 +12,25 @@ from orchestration.defs.partitions import partition_key_of
 from orchestration.ingestion.landing import LandedFile
 
 INGEST_SELECTION = dg.AssetSelection.assets(*INGEST_ASSETS)
+# extraction runs only in its own job: a refresh works from the landed files alone
+EXTRACT_SELECTION = dg.AssetSelection.groups("extract")
 
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - EXTRACT_SELECTION,
     description="Ingest the snapshot dates of the run's partition range, then rebuild every model, "
     "check and mart downstream.",
 )
 transform_job = dg.define_asset_job(
     "transform",
-    selection=dg.AssetSelection.all() - INGEST_SELECTION,
+    selection=dg.AssetSelection.all() - INGEST_SELECTION - EXTRACT_SELECTION,
     description="Rebuild every model, check and mart from the raw tables as they are.",
+)
+extract_and_refresh_job = dg.define_asset_job(
+    "extract_and_refresh",
+    selection=dg.AssetSelection.all(),
+    description="Extract from the Partner Center APIs into the landing zone (skipped without "
+    "credentials), then ingest the run's snapshot dates and rebuild everything downstream.",
 )
 
 ONLY_CHANGED_RUN_CONFIG = {
@@ -39,11 +47,15 @@ def partition_range_tags(dates: list[dt.date]) -> dict[str, str]:
     }
 
 
-def refresh_request(files: list[LandedFile], run_key: str | None = None) -> dg.RunRequest:
-    """Run request that ingests `files` (only those new or changed) and rebuilds downstream."""
+def refresh_request(
+    files: list[LandedFile], run_key: str | None = None, job_name: str = refresh_job.name,
+    extra_dates: tuple[dt.date, ...] = (),
+) -> dg.RunRequest:
+    """Run request that ingests `files` (only those new or changed) and rebuilds downstream;
+    `extra_dates` widen the partition range (the dates extraction will land)."""
     return dg.RunRequest(
         run_key=run_key,
-        job_name=refresh_job.name,
+        job_name=job_name,
         run_config=ONLY_CHANGED_RUN_CONFIG,
-        tags=partition_range_tags([f.snapshot_date for f in files]),
+        tags=partition_range_tags([f.snapshot_date for f in files] + list(extra_dates)),
     )
