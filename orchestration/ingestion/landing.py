@@ -1,7 +1,8 @@
 """The landing zone: which files are snapshots, of which source and date.
 
-Only `<raw dir>/<source>/<YYYY-MM-DD>.<ext>` files are snapshots. Anything else in a source folder
-is skipped with a warning; symlinks and names that would resolve outside the raw dir are refused,
+Only `<raw dir>/<source>/<YYYY-MM-DD>.<ext>` files are snapshots. Hidden files (a leading dot,
+e.g. an extraction's temporary file) are ignored; anything else in a source folder is skipped
+with a warning; symlinks and names that would resolve outside the raw dir are refused,
 so ingestion never reads outside it.
 """
 
@@ -74,6 +75,8 @@ def discover(raw_dir: Path) -> Landing:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda e: e.name)
         for entry in entries:
+            if entry.name.startswith("."):
+                continue  # hidden: an extraction's temporary file being written, editor files
             rel = f"{source}/{entry.name}"
             if entry.is_symlink():
                 warnings.append(
