@@ -110,8 +110,12 @@ def incident_alerts(
         con = duckdb.connect(str(path))
     except duckdb.IOException as exc:
         return dg.SkipReason(f"warehouse busy: {exc}")
+    latest = context.instance.get_run_records(limit=1)
     with con:
-        result = check_and_notify(con, config, logger=context.log)
+        result = check_and_notify(
+            con, config, logger=context.log,
+            run_id=latest[0].dagster_run.run_id if latest else None,
+        )  # fmt: skip
     return dg.SkipReason(
         f"{len(result.open)} open incident(s), {len(result.sent)} message(s) sent, "
         f"{len(result.resolved)} resolved"

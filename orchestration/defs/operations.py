@@ -37,7 +37,7 @@ def alerts(
     config = alerting.alert_config()
     try:
         with warehouse.get_connection() as con:
-            result = check_and_notify(con, config, logger=context.log)
+            result = check_and_notify(con, config, logger=context.log, run_id=context.run_id)
     except Exception as exc:  # alerting must never fail a refresh
         context.log.error(f"alerts not evaluated: {exc}")
         return dg.MaterializeResult(metadata={"error": str(exc)})

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from orchestration.operations.channels import AlertConfig, Channel, Message
 from orchestration.quality.widgets import WIDGETS
@@ -322,12 +322,18 @@ def check_and_notify(
     today: dt.date | None = None,
     last_run: dict | None = None,
     logger: logging.Logger | None = None,
+    run_id: str | None = None,
 ) -> NotifyResult:
-    """Detect the open incidents and send the new ones to the configured channels."""
+    """Detect the open incidents and send the new ones to the configured channels. `run_id`:
+    the run that found them, named in messages whose incident has no run of its own (a file's
+    bookkeeping does not record the run that loaded it)."""
     logger = logger or log
     for error in config.errors:
         logger.warning(f"alert setting ignored: {error}")
-    incidents = detect_incidents(con, config, today, last_run)
+    incidents = [
+        i if i.run_id or not run_id else replace(i, run_id=run_id)
+        for i in detect_incidents(con, config, today, last_run)
+    ]
     return notify(con, incidents, config.channels(), logger)
 
 
@@ -346,4 +352,7 @@ def notify_warehouse(
             return None
         raise
     with con:
-        return check_and_notify(con, config, last_run=last_run, logger=logger)
+        return check_and_notify(
+            con, config, last_run=last_run, logger=logger,
+            run_id=last_run.get("run_id") if last_run else None,
+        )  # fmt: skip

@@ -55,7 +55,8 @@ class TeamsChannel:
     name: str = "teams"
 
     def send(self, message: Message) -> None:
-        from dagster_msteams import AdaptiveCard, Card
+        from dagster_msteams.adaptive_card import AdaptiveCard
+        from dagster_msteams.card import Card
         from dagster_msteams.client import TeamsClient
 
         client = TeamsClient(hook_url=self.url, timeout=self.timeout)
