@@ -322,9 +322,11 @@ def test_retention_settings_from_the_environment():
 def test_old_dagster_runs_are_deleted_with_their_logs(tmp_path):
     import dagster as dg
 
-    @dg.asset
-    def tiny(context) -> None:
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="tiny")])
+    def tiny(context):
         print("captured stdout")  # a compute log to remove
+        yield dg.Output(None)
+        yield dg.AssetCheckResult(passed=True)  # a check execution row in the index
 
     (tmp_path / "home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
@@ -337,6 +339,9 @@ def test_old_dagster_runs_are_deleted_with_their_logs(tmp_path):
     report = retention.prune_dagster_runs(instance, keep_days=30, max_runs=1)
     assert [r.dagster_run.run_id for r in instance.get_run_records()] == [runs[2]]  # the newest
     assert report.removed == {"dagster_runs": 2} and report.bytes_freed > 0
+    check = dg.AssetCheckKey(dg.AssetKey("tiny"), "positive")
+    executions = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+    assert [e.run_id for e in executions] == [runs[2]]
     for gone in runs[:2]:
         assert instance.get_run_by_id(gone) is None
         assert not (shards / f"{gone}.db").exists()
@@ -347,3 +352,72 @@ def test_old_dagster_runs_are_deleted_with_their_logs(tmp_path):
     assert [r.dagster_run.run_id for r in instance.get_run_records()] == [runs[2]]
     retention.prune_dagster_runs(instance, 30, 100, now=later)
     assert instance.get_run_records() == []
+
+
+# --- the Dagster sensors ------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_run_failure_sensor_names_the_run_the_step_and_the_error(live, tmp_path):
+    import dagster as dg
+
+    from orchestration.defs.alerts import Alerting, refresh_failure_alert
+
+    web, smtp, monkeypatch = live
+
+    @dg.asset
+    def broken():
+        raise ValueError("dbt exited with code 2")
+
+    (tmp_path / "home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    result = dg.materialize([broken], instance=instance, raise_on_error=False)
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(e for e in result.all_events if e.event_type_value == "RUN_FAILURE")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="refresh_failure_alert", dagster_event=failure,
+        dagster_instance=instance, dagster_run=run,
+    ).for_run_failure()  # fmt: skip
+    # a dead Slack URL beside a live Teams one: reported, not raised
+    alerting = Alerting(
+        teams_webhook_url=f"{web.url}/teams", slack_webhook_url=f"http://127.0.0.1:{free_port()}/x"
+    )
+    refresh_failure_alert(context, alerting=alerting)
+    (text,) = web.texts("/teams")
+    assert f"Refresh run {result.run_id[:8]} failed" in text
+    assert "Failed step(s): broken" in text and "dbt exited with code 2" in text
+    assert result.run_id in text
+
+
+@pytest.mark.e2e
+def test_incident_sensor_sends_between_runs_and_waits_for_a_running_one(warehouse, live, tmp_path):
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from orchestration.defs.alerts import Alerting, incident_alerts
+
+    web, smtp, monkeypatch = live
+    (tmp_path / "home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    resources = {
+        "alerting": Alerting(slack_webhook_url=f"{web.url}/slack", max_data_age_days=10_000),
+        "warehouse": DuckDBResource(database=str(warehouse)),
+    }
+    # a long freshness window: the stale incident depends on today's date, the rest does not
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        skip = incident_alerts(context)
+    assert "4 open incident(s), 4 message(s) sent" in skip.skip_message
+    assert len(web.texts("/slack")) == 4
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        assert "0 message(s) sent" in incident_alerts(context).skip_message
+
+    # while a run is in progress the warehouse is left alone
+    instance.add_run(
+        dg.DagsterRun(job_name="refresh", run_id="in-progress-run", status=dg.DagsterRunStatus.STARTED)
+    )
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        assert incident_alerts(context).skip_message == "a run is in progress"
+    # and with no channel configured it does nothing at all
+    empty = resources | {"alerting": Alerting()}
+    with dg.build_sensor_context(instance=instance, resources=empty) as context:
+        assert incident_alerts(context).skip_message == "no alert channel configured"

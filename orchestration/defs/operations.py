@@ -1,8 +1,8 @@
-"""The last steps of every refresh: alerts for new incidents, then retention.
+"""The last steps of every refresh: alerts for new incidents, and retention.
 
-Both run after publishing, in the same run (so in `referral-insights refresh` as well as in
-scheduled and sensor runs), and neither can fail the refresh: a channel or a file that cannot
-be handled is logged and reported in the asset's metadata.
+Both run after publishing, inside the refresh run (so in `referral-insights refresh` as well as
+in scheduled and sensor runs), and neither can fail it: a channel or a file that cannot be
+handled is logged and reported in the asset's metadata.
 """
 
 
@@ -66,7 +66,7 @@ class RetentionSettings(dg.Config):
         default=None, ge=1, description="Dagster runs kept this many days (env REFERRAL_INSIGHTS_RETENTION_RUN_HISTORY_DAYS, default 30)"
     )
     max_runs: int | None = Field(
-        default=None, ge=1, description="at most this many finished runs kept (env REFERRAL_INSIGHTS_RETENTION_MAX_RUNS, default 200)"
+        default=None, ge=0, description="at most this many finished runs kept (env REFERRAL_INSIGHTS_RETENTION_MAX_RUNS, default 200)"
     )
 
 
@@ -81,7 +81,8 @@ def retention(
     context: dg.AssetExecutionContext, config: RetentionSettings, warehouse: DuckDBResource
 ) -> dg.MaterializeResult:
     """Keeps what runs leave behind bounded: old dbt target folders, Dagster runs and their
-    event and compute logs beyond the retention window, stale DuckDB spill files."""
+    event and compute logs beyond the retention window (this run is kept), stale DuckDB spill
+    files."""
     settings = retention_lib.RetentionConfig.from_env(
         overrides={k: v for k, v in config.model_dump().items() if v is not None}
     )

@@ -148,6 +148,17 @@ def _delete_run(instance, run_id: str) -> int:
     size = 0
     instance.delete_run(run_id)
     storage = instance.event_log_storage
+    if hasattr(storage, "index_connection"):
+        # delete_run leaves the run's asset check executions (~140 rows per refresh here, with
+        # their serialized results) in the index: they would grow without bound.
+        from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+
+        with storage.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.delete().where(
+                    AssetCheckExecutionsTable.c.run_id == run_id
+                )
+            )
     shard = getattr(storage, "path_for_shard", None)
     if shard is not None and os.path.basename(shard(run_id)) == f"{run_id}.db":
         path = Path(shard(run_id))
