@@ -371,11 +371,14 @@ def test_run_failure_sensor_names_the_run_the_step_and_the_error(live, tmp_path)
 
     (tmp_path / "home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
-    result = dg.materialize([broken], instance=instance, raise_on_error=False)
+    job = dg.Definitions(
+        assets=[broken], jobs=[dg.define_asset_job("refresh", selection=[broken])]
+    ).resolve_job_def("refresh")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
     run = instance.get_run_by_id(result.run_id)
-    failure = next(e for e in result.all_events if e.event_type_value == "RUN_FAILURE")
+    (failure,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     context = dg.build_run_status_sensor_context(
-        sensor_name="refresh_failure_alert", dagster_event=failure,
+        sensor_name="refresh_failure_alert", dagster_event=failure.dagster_event,
         dagster_instance=instance, dagster_run=run,
     ).for_run_failure()  # fmt: skip
     # a dead Slack URL beside a live Teams one: reported, not raised
@@ -384,9 +387,19 @@ def test_run_failure_sensor_names_the_run_the_step_and_the_error(live, tmp_path)
     )
     refresh_failure_alert(context, alerting=alerting)
     (text,) = web.texts("/teams")
-    assert f"Refresh run {result.run_id[:8]} failed" in text
-    assert "Failed step(s): broken" in text and "dbt exited with code 2" in text
+    assert f"Refresh run {result.run_id[:8]} failed (refresh)" in text
+    assert "Failed step(s): broken" in text and "ValueError: dbt exited with code 2" in text
     assert result.run_id in text
+
+    # status reads the same run from the run history: exit 2 whatever the widgets say
+    from orchestration.operations.status import collect, last_runs
+
+    last, success = last_runs(instance)
+    assert (last["run_id"], last["status"], success) == (result.run_id, "FAILURE", None)
+    assert last["failed_steps"] == ["broken"]
+    assert last["error"].startswith("ValueError: dbt exited with code 2")
+    status = collect(tmp_path / "none.duckdb", AlertConfig(), TODAY, runs=(last, success))
+    assert status.exit_code == 2
 
 
 @pytest.mark.e2e

@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from orchestration.operations.alerts import check_and_notify, run_failed_incident
+from orchestration.operations.alerts import check_and_notify, root_error, run_failed_incident
 from orchestration.operations.channels import AlertConfig
 
 
@@ -67,7 +67,7 @@ def refresh_failure_alert(context: dg.RunFailureSensorContext, alerting: Alertin
     run = context.dagster_run
     failures = context.get_step_failure_events()
     errors = [
-        e.event_specific_data.error.message
+        root_error(e.event_specific_data.error)
         for e in failures
         if getattr(e.event_specific_data, "error", None)
     ]

@@ -94,6 +94,14 @@ def detect_incidents(
     return incidents
 
 
+def root_error(error) -> str | None:
+    """The innermost cause of a Dagster SerializableErrorInfo (a step failure wraps the user
+    exception in DagsterExecutionStepExecutionError)."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else None
+
+
 def run_failed_incident(run: dict) -> Incident:
     lines = [f"Job: {run.get('job')}"]
     if run.get("failed_steps"):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.operations.alerts import detect_incidents, newest_snapshots
+from orchestration.operations.alerts import detect_incidents, newest_snapshots, root_error
 from orchestration.operations.channels import AlertConfig
 from orchestration.quality.widgets import WIDGETS, WIDGETS_BY_MART
 
@@ -108,7 +108,7 @@ def _describe_run(instance, record) -> dict:
         failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         out["failed_steps"] = [e.step_key for e in failures if e.step_key]
         errors = [
-            e.dagster_event.event_specific_data.error.message
+            root_error(e.dagster_event.event_specific_data.error)
             for e in failures
             if e.dagster_event and getattr(e.dagster_event.event_specific_data, "error", None)
         ]
