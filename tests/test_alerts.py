@@ -434,3 +434,32 @@ def test_incident_sensor_sends_between_runs_and_waits_for_a_running_one(warehous
     empty = resources | {"alerting": Alerting()}
     with dg.build_sensor_context(instance=instance, resources=empty) as context:
         assert incident_alerts(context).skip_message == "no alert channel configured"
+
+
+@pytest.mark.e2e
+def test_status_while_a_refresh_holds_the_warehouse_reads_the_published_copy(warehouse):
+    import subprocess
+    import sys
+
+    # what the publish step copies into serving.duckdb: the widget statuses
+    serving = warehouse.parent / "serving.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        con.execute("create schema marts")
+        con.execute("create table marts.mart_widget_refresh as select * from wh.marts.mart_widget_refresh")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(60)", str(warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        status = collect(warehouse, AlertConfig(), TODAY, runs=(None, None))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert status.source.startswith("published copy")
+    assert status.files is None and status.quarantine is None
+    assert [w.status for w in status.widgets] == ["ok", "warning", "failed"]
+    assert status.exit_code == 2
+    assert "file bookkeeping unavailable" in render(status)

@@ -127,7 +127,7 @@ def test_every_model_has_column_types_and_cosell_won_traces_to_the_snapshots(ope
     }
 
 
-def test_marts_carry_a_freshness_policy():
+def test_marts_carry_a_freshness_policy_and_the_alert_sensors_are_registered():
     from orchestration.definitions import defs
     from orchestration.defs.dbt import MART_FRESHNESS
 
@@ -138,6 +138,11 @@ def test_marts_carry_a_freshness_policy():
         policy = graph.get(key).freshness_policy
         assert policy == MART_FRESHNESS, key
     assert MART_FRESHNESS.fail_window.to_timedelta().total_seconds() == 48 * 3600
+    for name in ("refresh_failure_alert", "incident_alerts"):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+    assert {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "ops"} == {
+        "ops/alerts", "ops/retention",
+    }  # fmt: skip
 
 
 def test_status_names_the_run_and_the_failed_file(operated):

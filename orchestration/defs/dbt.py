@@ -246,9 +246,12 @@ def _with_row_counts(
                     ).fetchall()[0][0]
             if not parquet_export.spark_target():
                 started = time.perf_counter()
-                columns = column_metadata(
-                    con, target_path, _unique_ids(events, outputs), translator, dbt_project
-                )
+                try:
+                    columns = column_metadata(
+                        con, target_path, _unique_ids(events, outputs), translator, dbt_project
+                    )
+                except Exception as exc:  # UI metadata: never worth failing the build for
+                    context.log.warning(f"no column metadata: {exc}")
                 context.log.info(
                     f"column types and lineage of {len(columns)} models in "
                     f"{time.perf_counter() - started:.2f} s"

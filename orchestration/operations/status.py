@@ -133,7 +133,13 @@ def collect(
     today = today or dt.datetime.now(dt.UTC).date()
     warehouse = warehouse.resolve()
     status = Status(str(warehouse))
-    status.last_run, status.last_success = runs if runs is not None else last_runs()
+    if runs is None:
+        try:
+            runs = last_runs()
+        except Exception as exc:  # a broken DAGSTER_HOME must not hide the warehouse's state
+            status.notes.append(f"Dagster run history unreadable: {exc}")
+            runs = (None, None)
+    status.last_run, status.last_success = runs
     if not warehouse.exists():
         status.notes.append("no warehouse yet: run `referral-insights refresh`")
         return _verdict(status)
