@@ -116,6 +116,25 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from orchestration.operations import status as status_lib
+
+    report = status_lib.collect(args.warehouse)
+    if args.notify:
+        from orchestration.operations.alerts import notify_warehouse
+        from orchestration.operations.channels import AlertConfig
+
+        sent = notify_warehouse(args.warehouse, AlertConfig.from_env(), last_run=report.last_run)
+        print(
+            "alerts: a refresh holds the warehouse; it sends its own"
+            if sent is None
+            else f"alerts: {len(sent.sent)} sent, {len(sent.failed)} channel failure(s)",
+            file=sys.stderr,
+        )
+    print(report.to_json() if args.json else status_lib.render(report))
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referral-insights", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +213,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="landing zone to serve (default: a small one made by the generator)",
     )
     box.set_defaults(func=_sandbox)
+
+    status = sub.add_parser(
+        "status",
+        help="last refresh, widget statuses, quarantine and files; exit 0 ok, 1 warning, "
+        "2 failed, 3 unknown (docs/operations.md)",
+    )
+    status.add_argument(
+        "--warehouse",
+        type=Path,
+        default=settings.warehouse_path(),
+        help=f"DuckDB file (default ${settings.WAREHOUSE_ENV} or "
+        "data/warehouse/referral_insights.duckdb)",
+    )
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.add_argument(
+        "--notify",
+        action="store_true",
+        help="also send alerts for new incidents (cron setups without the Dagster daemon)",
+    )
+    status.set_defaults(func=_status)
     return parser
 
 

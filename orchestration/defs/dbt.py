@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from orchestration.defs.dbt_project import dbt_code_fingerprint, dbt_project, en
 from orchestration.faults import pause_point
 from orchestration.ingestion import parquet_export
 from orchestration.ingestion.schema import ensure_raw_schema
+from orchestration.operations.dbt_metadata import column_metadata
 from orchestration.stage_metrics import measure
 
 ensure_manifest()
@@ -51,6 +53,20 @@ class ReferralInsightsTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:referral-insights"]
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name == "marts" and spec.freshness_policy is None:
+            return spec.replace_attributes(freshness_policy=MART_FRESHNESS)
+        return spec
+
+
+# The marts are rebuilt by the daily 06:00 schedule: warn when a mart missed its daily rebuild by
+# two hours, fail when a whole day was missed. Dagster's freshness daemon evaluates it; the UI
+# and the asset health view show an overdue mart (and so its widget) as stale.
+MART_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=26)
+)
 
 
 translator = ReferralInsightsTranslator(
@@ -176,7 +192,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             # Local Spark session (issue 7): quality, publish and the dashboard read the marts
             # from DuckDB, so land the tables this build materialized there.
             _land_spark_tables(context, warehouse, events)
-        yield from _with_row_counts(context, warehouse, events, metrics.as_metadata())
+        yield from _with_row_counts(
+            context, warehouse, events, metrics.as_metadata(), invocation.target_path
+        )
     _keep_partial_parse(invocation.target_path)
     if not context.is_subset:
         # Only a build of every model makes all incremental tables follow the current code and
@@ -197,13 +215,18 @@ def _keep_partial_parse(invocation_target: Path) -> None:
         os.replace(partial, kept)
 
 
-def _with_row_counts(context, warehouse: DuckDBResource, events: list, run_metadata: dict):
+def _with_row_counts(
+    context, warehouse: DuckDBResource, events: list, run_metadata: dict, target_path: Path
+):
+    """Row counts, column types and column lineage (issue 15) on each built model's output,
+    read after dbt exited (one DuckDB connection, no contention with the dbt process)."""
     outputs = {
         e.output_name: context.asset_key_for_output(e.output_name)
         for e in events
         if isinstance(e, dg.Output)
     }
     counts: dict[str, int] = {}
+    columns: dict[str, dict] = {}
     if parquet_export.spark_target():
         # Spark (issue 7): count only the tables landed in DuckDB from the local session (other
         # DuckDB tables, if any, are left from an earlier DuckDB build)
@@ -226,12 +249,38 @@ def _with_row_counts(context, warehouse: DuckDBResource, events: list, run_metad
                     counts[output_name] = con.execute(
                         f"select count(*) from {relation}"
                     ).fetchall()[0][0]
+            if not parquet_export.spark_target():
+                started = time.perf_counter()
+                try:
+                    columns = column_metadata(
+                        con, target_path, _unique_ids(events, outputs), translator, dbt_project
+                    )
+                except Exception as exc:  # UI metadata: never worth failing the build for
+                    context.log.warning(f"no column metadata: {exc}")
+                context.log.info(
+                    f"column types and lineage of {len(columns)} models in "
+                    f"{time.perf_counter() - started:.2f} s"
+                )
     for event in events:
-        if isinstance(event, dg.Output) and event.output_name in counts:
-            event = event.with_metadata(
-                {**event.metadata, "dagster/row_count": counts[event.output_name]}
-            )
+        if isinstance(event, dg.Output) and (
+            event.output_name in counts or event.output_name in columns
+        ):
+            extra = columns.get(event.output_name, {})
+            if event.output_name in counts:
+                extra = {**extra, "dagster/row_count": counts[event.output_name]}
+            event = event.with_metadata({**event.metadata, **extra})
         yield event
+
+
+def _unique_ids(events: list, outputs: Mapping) -> dict[str, str]:
+    """Output name → dbt unique_id, from the metadata dagster-dbt puts on each Output."""
+    ids = {}
+    for event in events:
+        if isinstance(event, dg.Output) and event.output_name in outputs:
+            unique_id = event.metadata.get("unique_id")
+            if unique_id is not None:
+                ids[event.output_name] = getattr(unique_id, "text", unique_id)
+    return ids
 
 
 def _land_spark_tables(context, warehouse: DuckDBResource, events: list) -> None:
