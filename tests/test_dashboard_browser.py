@@ -24,6 +24,8 @@ import pytest
 
 from tests.dashboard_load_timing import VIEWPORT, launch, measure, wait_for_charts
 
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 WIDGETS = (

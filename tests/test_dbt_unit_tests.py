@@ -11,6 +11,8 @@ import duckdb
 from orchestration.ingestion.schema import ensure_raw_schema
 from tests.conftest import run_dbt
 
+pytestmark = pytest.mark.e2e
+
 
 def test_dbt_unit_tests_pass(tmp_path):
     warehouse = tmp_path / "wh.duckdb"

@@ -26,6 +26,7 @@ def defs(tmp_path_factory):
     return defs
 
 
+@pytest.mark.e2e
 def test_dagster_definitions_validate(tmp_path):
     env = os.environ | {
         settings.RAW_DIR_ENV: str(tmp_path / "raw"),

@@ -14,6 +14,8 @@ import pytest
 from orchestration.refresh import run_refresh
 from tests.conftest import computed_marts, inbound, run_dbt, solution, write_csv, write_jsonl
 
+pytestmark = pytest.mark.e2e
+
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 D = dt.date
 

@@ -35,6 +35,8 @@ from orchestration.quality.widget_refresh import (
 from orchestration.quality.widgets import WIDGETS, WIDGETS_BY_MART
 from tests.conftest import inbound, run_dbt, solution, write_csv, write_jsonl
 
+pytestmark = pytest.mark.e2e
+
 R1 = inbound(  # cosell_inbound, accepted; won in snapshot 2 with an approved IP co-sell registration
     "R1", createdDateTime="2026-02-10T10:00:00Z", acceptedDateTime="2026-02-11T09:00:00Z",
     updatedDateTime="2026-02-11T09:00:00Z", status="Active", substatus="Accepted",

@@ -20,6 +20,8 @@ from orchestration import faults, settings
 from orchestration.synthetic.generator import generate
 from tests.conftest import computed_marts
 
+pytestmark = pytest.mark.e2e
+
 CLI = str(Path(sys.executable).parent / "referral-insights")
 READER = Path(__file__).with_name("serving_reader.py")
 

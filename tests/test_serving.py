@@ -14,6 +14,8 @@ import pytest
 
 from orchestration.serving import publisher
 
+pytestmark = pytest.mark.e2e
+
 
 def _warehouse(tmp_path: Path, a_rows: int, b_rows: int) -> tuple[Path, duckdb.DuckDBPyConnection]:
     path = tmp_path / "wh.duckdb"
