@@ -49,7 +49,14 @@ test-spark: $(SPARK_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration tests
 
-ui: $(STAMP)
+# The instance settings the project ships (run queue: one warehouse writer at a time), copied
+# into DAGSTER_HOME whenever the shipped file is newer; a replaced, different copy is kept as .bak.
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@if [ -f $@ ] && ! cmp -s $< $@; then cp $@ $@.bak; echo "$@ replaced (old copy: $@.bak)"; fi
+	cp $< $@
+
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # The reference dashboard (http://127.0.0.1:$(DASHBOARD_PORT)/) over the published marts; refreshes

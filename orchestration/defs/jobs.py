@@ -12,16 +12,24 @@ from orchestration.ingestion.landing import LandedFile
 
 INGEST_SELECTION = dg.AssetSelection.assets(*INGEST_ASSETS)
 
+# Every run of these jobs writes the warehouse, which DuckDB lets one process write at a time.
+# The project's dagster.yaml limits runs carrying this tag to one at a time: the run queue holds
+# the others back (QueuedRunCoordinator) instead of letting them start and wait for the lock.
+WAREHOUSE_TAG = "referral_insights/warehouse"
+WAREHOUSE_TAGS = {WAREHOUSE_TAG: "write"}
+
 refresh_job = dg.define_asset_job(
     "refresh",
     selection=dg.AssetSelection.all(),
     description="Ingest the snapshot dates of the run's partition range, then rebuild every model, "
     "check and mart downstream.",
+    tags=WAREHOUSE_TAGS,
 )
 transform_job = dg.define_asset_job(
     "transform",
     selection=dg.AssetSelection.all() - INGEST_SELECTION,
     description="Rebuild every model, check and mart from the raw tables as they are.",
+    tags=WAREHOUSE_TAGS,
 )
 
 ONLY_CHANGED_RUN_CONFIG = {
@@ -38,11 +46,13 @@ def partition_range_tags(dates: list[dt.date]) -> dict[str, str]:
     }
 
 
-def refresh_request(files: list[LandedFile], run_key: str | None = None) -> dg.RunRequest:
+def refresh_request(
+    files: list[LandedFile], run_key: str | None = None, tags: dict[str, str] | None = None
+) -> dg.RunRequest:
     """Run request that ingests `files` (only those new or changed) and rebuilds downstream."""
     return dg.RunRequest(
         run_key=run_key,
         job_name=refresh_job.name,
         run_config=ONLY_CHANGED_RUN_CONFIG,
-        tags=partition_range_tags([f.snapshot_date for f in files]),
+        tags=WAREHOUSE_TAGS | partition_range_tags([f.snapshot_date for f in files]) | (tags or {}),
     )
