@@ -34,7 +34,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The same dbt project on Apache Spark (local PySpark session; Java 17), compared row for row with
-# the DuckDB build of the sample data (tests/spark, marker `spark`, left out of `make test`).
+# the DuckDB build of the sample data (tests/spark, marker `spark`, left out of `make test`); and a
+# daemon-launched run with PySpark installed (tests/test_daemon.py).
 SPARK_STAMP := $(VENV)/.installed-spark
 $(SPARK_STAMP): $(STAMP)
 	@command -v java >/dev/null 2>&1 || { echo "make test-spark needs Java 17 on PATH (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -44,7 +45,7 @@ $(SPARK_STAMP): $(STAMP)
 
 .PHONY: test-spark
 test-spark: $(SPARK_STAMP)
-	$(BIN)/python -m pytest -m spark tests/spark
+	$(BIN)/python -m pytest -m spark tests/spark tests/test_daemon.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration tests

@@ -7,7 +7,7 @@ that moment. Without the variables every point is a no-op.
 Runs launched by a Dagster daemon inherit its environment, fixed when the test starts it; for them
 REFERRAL_INSIGHTS_FAULT_FILE=<file> names a file the test writes and removes while the daemon
 runs: while it says `fail <point>`, a run reaching that point raises InjectedFault; while it says
-`hold <point>`, the run waits there (until the file changes).
+`hold <point>`, the run waits there until the file changes (and fails if it turns to `fail`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def _instruction(path: Path) -> str:
 
 
 def _file_fault(path: Path, name: str) -> None:
-    if _instruction(path) == f"fail {name}":
-        raise InjectedFault(f"injected fault at {name} ({path})")
-    while _instruction(path) == f"hold {name}":
+    while True:  # a held run fails if the instruction turns to `fail`
+        instruction = _instruction(path)
+        if instruction == f"fail {name}":
+            raise InjectedFault(f"injected fault at {name} ({path})")
+        if instruction != f"hold {name}":
+            return
         time.sleep(0.2)

@@ -64,9 +64,10 @@ def hold(
         return
     lock = FileLock(path)
     deadline = time.monotonic() + timeout_s
+    wait = 0.0  # the first attempt does not wait: the message is logged as soon as it is busy
     while True:
         try:
-            lock.acquire(timeout=max(0.0, min(wait_log_every_s, deadline - time.monotonic())))
+            lock.acquire(timeout=wait)
             break
         except Timeout as exc:
             if time.monotonic() >= deadline:
@@ -76,6 +77,7 @@ def hold(
                 ) from exc
             if on_wait:
                 on_wait(f"waiting for another refresh of {warehouse} to finish (lock {path})")
+            wait = max(0.0, min(wait_log_every_s, deadline - time.monotonic()))
     with _held_guard:
         _held[path] = [lock, 1]
     try:
