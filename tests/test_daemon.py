@@ -204,8 +204,8 @@ def _loaded_files(warehouse: Path) -> dict[str, str]:
         return dict(con.execute("select file_name, status from raw.ingested_files").fetchall())
 
 
-def _cli_refresh(raw: Path, warehouse: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+def _cli_refresh(raw: Path, warehouse: Path, **env: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | env
     return subprocess.Popen(
         [str(BIN / "referral-insights"), "refresh", "--raw-dir", str(raw), "--warehouse", str(warehouse)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -261,6 +261,11 @@ def test_landings_close_together_queue_and_a_failed_run_is_retried(deployment):
         deployment.wait_for("the second run to be queued", lambda: status(second) == QUEUED)
         time.sleep(5)  # a round of the run queue daemon
         assert (status(first), status(second)) == (STARTED, QUEUED)
+        # the CLI meanwhile: refused at once, with the lock named (exit code 3)
+        cli = _cli_refresh(deployment.raw, deployment.warehouse)
+        out, _ = cli.communicate(timeout=120)
+        assert cli.returncode == 3, out[-2000:]
+        assert "another refresh of" in out and f"{deployment.warehouse}.refresh.lock" in out
 
         deployment.fault("fail ingest")  # the held run fails where it stands
         first = deployment.wait_for_run_end(first.run_id)
@@ -302,32 +307,53 @@ def _launch_like_the_ui(deployment: Deployment, job: str, warehouse: Path, tags:
     return run_id
 
 
-def test_a_run_launched_like_the_ui_builds_a_fresh_warehouse(deployment, tmp_path):
+def test_a_run_launched_like_the_ui_waits_for_a_cli_refresh_of_its_warehouse(deployment, tmp_path):
+    """The CLI refreshes a fresh warehouse and is held inside its load; a run submitted the way
+    the UI does, for the same warehouse, starts, waits for the CLI's lock, saying so, and
+    succeeds once the CLI has ended (made to fail there, to save a build)."""
     if not (deployment.raw / "referrals").exists():  # run on its own: land a week first
-        seen = len(deployment.sensor_runs())
         deployment.land(WEEKS[0])
-        deployment.wait_for("a sensor run", _new_sensor_runs(deployment, seen))
     weeks = sorted(p.name.split(".")[0] for p in (deployment.raw / "referrals").iterdir())
-    # no sensor run is going (the daemon's warehouse can be read afterwards)
-    deployment.wait_for(
-        "sensor runs to end", lambda: all(r.is_finished for r in deployment.sensor_runs())
-    )
     warehouse = tmp_path / "fresh" / "ui.duckdb"
-    run_id = _launch_like_the_ui(
-        deployment,
-        "refresh",
-        warehouse,
-        {
-            "dagster/asset_partition_range_start": weeks[0],
-            "dagster/asset_partition_range_end": weeks[-1],
-        },
-    )
+    hold = tmp_path / "cli_fault"
+    hold.write_text("hold ingest")
+    cli = _cli_refresh(deployment.raw, warehouse, **{faults.FAULT_FILE_ENV: str(hold)})
+    try:
+        # the CLI creates the warehouse file once it holds the lock
+        deployment.wait_for("the CLI to take the lock", warehouse.exists)
+        run_id = _launch_like_the_ui(
+            deployment,
+            "refresh",
+            warehouse,
+            {
+                "dagster/asset_partition_range_start": weeks[0],
+                "dagster/asset_partition_range_end": weeks[-1],
+            },
+        )
+        waiting = deployment.wait_for(
+            "the run to wait for the CLI",
+            lambda: [
+                e.message
+                for e in deployment.instance.all_logs(run_id)
+                if "waiting for another refresh" in (e.message or "")
+            ],
+        )
+        assert str(warehouse) in waiting[0]
+        assert deployment.instance.get_run_by_id(run_id).status == STARTED
+        hold.write_text("fail ingest")
+        out, _ = cli.communicate(timeout=RUN_TIMEOUT)
+        assert cli.returncode == 1 and "injected fault at ingest" in out, out[-3000:]
+    finally:
+        hold.unlink()
     run = deployment.wait_for_run_end(run_id)
     assert run.status == dg.DagsterRunStatus.SUCCESS, deployment.run_errors(run_id)
     assert run.tags[WAREHOUSE_TAG] == "write"  # the job's tag: queued like the sensor's runs
     loaded = _loaded_files(warehouse)
     assert loaded and set(loaded.values()) == {"loaded"}
-    assert (warehouse.parent / "serving.duckdb").exists()
+    # no sensor run is going: the daemon's warehouse can be read
+    deployment.wait_for(
+        "sensor runs to end", lambda: all(r.is_finished for r in deployment.sensor_runs())
+    )
     if _loaded_files(deployment.warehouse) == loaded:  # the sensor loaded the same files
         assert _marts(warehouse) == _marts(deployment.warehouse)
 
