@@ -43,6 +43,10 @@ class Warehouse(DuckDBResource):
     )
     _run_lock: ExitStack | None = PrivateAttr(default=None)
 
+    @classmethod
+    def _is_dagster_maintained(cls) -> bool:
+        return False  # ours, not dagster-duckdb's (Dagster's usage statistics tell them apart)
+
     @property
     def path(self) -> Path:
         return Path(self.database).resolve()
