@@ -51,7 +51,8 @@ browser: $(STAMP)
 	else echo "make test needs Chromium for the browser tests: apt-get install chromium (as root) or .venv/bin/python -m playwright install chromium"; exit 1; fi
 
 # The same dbt project on Apache Spark (local PySpark session; Java 17), compared row for row with
-# the DuckDB build of the sample data (tests/spark, marker `spark`, left out of `make test`).
+# the DuckDB build of the sample data (tests/spark, marker `spark`, left out of `make test`); and a
+# daemon-launched run with PySpark installed (tests/test_daemon.py).
 SPARK_STAMP := $(VENV)/.installed-spark
 $(SPARK_STAMP): $(STAMP)
 	@command -v java >/dev/null 2>&1 || { echo "make test-spark needs Java 17 on PATH (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -61,12 +62,19 @@ $(SPARK_STAMP): $(STAMP)
 
 .PHONY: test-spark
 test-spark: $(SPARK_STAMP)
-	$(BIN)/python -m pytest -m spark tests/spark
+	$(BIN)/python -m pytest -m spark tests/spark tests/test_daemon.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration tests
 
-ui: $(STAMP)
+# The instance settings the project ships (run queue: one warehouse writer at a time), copied
+# into DAGSTER_HOME whenever the shipped file is newer; a replaced, different copy is kept as .bak.
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@if [ -f $@ ] && ! cmp -s $< $@; then cp $@ $@.bak; echo "$@ replaced (old copy: $@.bak)"; fi
+	cp $< $@
+
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # The reference dashboard (http://127.0.0.1:$(DASHBOARD_PORT)/) over the published marts; refreshes

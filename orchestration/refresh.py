@@ -10,15 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-from filelock import FileLock, Timeout
 
 from orchestration import settings
+from orchestration import warehouse as warehouse_file
 from orchestration.code_fingerprint import code_fingerprint as fingerprint_of
 from orchestration.ingestion import landing, loader
 from orchestration.ingestion.schema import ensure_raw_schema
@@ -51,8 +50,7 @@ class RefreshSummary:
     quality: RefreshDetails | None = None  # this run's widget statuses and Data Docs
 
 
-def lock_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".refresh.lock")
+lock_path = warehouse_file.lock_path
 
 
 def _instance() -> dg.DagsterInstance:
@@ -71,21 +69,19 @@ def run_refresh(
     force: bool = False,
     full_refresh: bool = False,
 ) -> RefreshSummary:
-    raw_dir, warehouse = raw_dir.resolve(), warehouse.resolve()
+    raw_dir, warehouse = raw_dir.resolve(), warehouse_file.prepare(warehouse)
     os.environ[settings.RAW_DIR_ENV] = str(raw_dir)
     os.environ[settings.WAREHOUSE_ENV] = str(warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
     try:
         # Two refreshes at once would fight over the DuckDB write lock: the second one leaves.
-        with FileLock(lock_path(warehouse), timeout=0):
+        # Runs launched by Dagster take the same lock (the `warehouse` resource) but wait for it;
+        # the in-process run below re-enters the lock this process holds.
+        with warehouse_file.hold(warehouse, timeout_s=0):
             if full_refresh:
                 _request_full_refresh(warehouse)
             return _run(raw_dir, warehouse, log_level, force or full_refresh)
-    except Timeout as exc:
-        raise RefreshAlreadyRunning(
-            f"another refresh of {warehouse} is running (lock {lock_path(warehouse)}); "
-            "try again when it has finished"
-        ) from exc
+    except warehouse_file.WarehouseBusy as exc:
+        raise RefreshAlreadyRunning(str(exc)) from exc
 
 
 class ForgetRefused(ValueError):
@@ -106,15 +102,13 @@ def forget(raw_dir: Path, warehouse: Path, file_name: str, log_level: str = "WAR
     if not warehouse.exists():
         raise ForgetRefused(f"no warehouse at {warehouse}")
     try:
-        with FileLock(lock_path(warehouse), timeout=0):
+        with warehouse_file.hold(warehouse, timeout_s=0):
             with _connect_when_free(warehouse) as con:
                 removed = loader.forget_file(con, file_name)
             if removed is None:
                 raise ForgetRefused(f"{file_name} was never loaded into {warehouse}")
-    except Timeout as exc:
-        raise RefreshAlreadyRunning(
-            f"a refresh of {warehouse} is running (lock {lock_path(warehouse)}); try again later"
-        ) from exc
+    except warehouse_file.WarehouseBusy as exc:
+        raise RefreshAlreadyRunning(str(exc)) from exc
     summary = run_refresh(raw_dir, warehouse, log_level, force=True)
     return removed, summary
 
@@ -229,17 +223,8 @@ def _record_state(con, run_id: str) -> None:
 
 
 def _connect_when_free(warehouse: Path, timeout_s: float = 900.0) -> duckdb.DuckDBPyConnection:
-    """Connect for writing, waiting while another process still holds the DuckDB file (e.g. a
-    dbt process orphaned by a killed refresh finishing its last model)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return duckdb.connect(str(warehouse))
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            log.warning("warehouse is held by another process, waiting: %s", exc)
-            time.sleep(2)
+    """Connect for writing, waiting only while another process still holds the DuckDB file."""
+    return warehouse_file.connect(warehouse, timeout_s=timeout_s)
 
 
 def _summarise_ingestion(

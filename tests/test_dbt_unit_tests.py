@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 
 from orchestration.ingestion.schema import ensure_raw_schema
 from tests.conftest import run_dbt
