@@ -226,10 +226,10 @@ class _DuckDbSqlClient:
 @pytest.fixture(scope="module")
 def metricflow(published):
     from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
-    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
     from metricflow_semantics.model.dbt_manifest_parser import (
         parse_manifest_from_dbt_generated_manifest,
     )
+    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
     manifest = parse_manifest_from_dbt_generated_manifest(
         published["semantic_manifest"].read_text()
