@@ -43,7 +43,9 @@ def _failed_marts(con) -> set[str]:
 )
 def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     """Every mart as `<warehouse dir>/marts/<mart>.parquet` plus the read-only serving database
-    `<warehouse dir>/serving.duckdb`, swapped in atomically; what BI tools connect to."""
+    `<warehouse dir>/serving.duckdb`, and per organization `marts/by_organization/<org>/` and
+    `serving/by_organization/<org>.duckdb` with only its rows, swapped in atomically; what BI
+    tools connect to."""
     warehouse_path = Path(warehouse.database).resolve()
     marts = [k.path[-1] for k in MART_KEYS] + [WIDGET_REFRESH.path[-1]]
     with measure("publish") as metrics, warehouse.get_connection() as con:
@@ -64,6 +66,8 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             "version": result.version,
             "parquet_dir": dg.MetadataValue.path(str(result.directory)),
             "serving_db": dg.MetadataValue.path(str(result.serving_db)),
+            # per-organization Parquet folders and serving databases (serving/by_organization)
+            "organizations": len(result.organizations),
             **{f"marts_{state}": n for state, n in result.counts().items()},
             "marts": dg.MetadataValue.md(
                 "| mart | state | data refreshed at | rows |\n|---|---|---|---|\n"
