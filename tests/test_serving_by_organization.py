@@ -172,3 +172,20 @@ def test_serving_symlink_is_relative_and_swapped_with_the_version(two_orgs):
     link = two_orgs.parent / "serving" / "by_organization"
     assert link.is_symlink() and not os.path.isabs(os.readlink(link))
     assert link.resolve().parent == (two_orgs.parent / "marts").resolve()
+
+
+def test_database_selection_limits_the_duckdb_files_not_the_parquet(tmp_path):
+    assert by_organization.database_selection(None) is None
+    assert by_organization.database_selection(" All ") is None
+    assert by_organization.database_selection("none") == frozenset()
+    assert by_organization.database_selection("org-b, a/b ,") == {"org-b", "a/b"}
+    wh, con = _warehouse(tmp_path, ["org-a", "org-b", "a/b"])
+    publisher.publish(
+        con, wh, MARTS, failed=set(), organization_databases=frozenset({"org-b", "a/b"})
+    )
+    served = tmp_path / "serving" / "by_organization"
+    assert sorted(p.name for p in served.glob("*.duckdb")) == sorted(
+        f"{by_organization.folder_name(o)}.duckdb" for o in ("org-b", "a/b")
+    )
+    assert [e["organization_id"] for e in json.loads((served / "_organizations.json").read_text())] == ["a/b", "org-b"]
+    assert len(list((tmp_path / "marts" / "by_organization").glob("*/mart_a.parquet"))) == 3

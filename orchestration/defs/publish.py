@@ -4,12 +4,14 @@ Marts whose Great Expectations suite failed at error level keep their last good 
 version; the others are published from this refresh (see orchestration/serving/publisher.py).
 """
 
+import os
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt import dbt_models
+from orchestration.serving import by_organization
 from orchestration.serving.publisher import publish
 from orchestration.stage_metrics import measure
 
@@ -56,7 +58,14 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
                 "select table_name from information_schema.tables where table_schema = 'marts'"
             ).fetchall()
         }
-        result = publish(con, warehouse_path, [m for m in marts if m in present], failed)
+        # read when the publish runs: which organizations get a DuckDB file (default all)
+        databases = by_organization.database_selection(
+            os.environ.get(by_organization.DATABASES_ENV)
+        )
+        result = publish(
+            con, warehouse_path, [m for m in marts if m in present], failed,
+            organization_databases=databases,
+        )  # fmt: skip
     for mart in result.marts:
         if mart.state != "published":
             context.log.warning(f"{mart.mart}: validation failed, {mart.state.replace('_', ' ')}")

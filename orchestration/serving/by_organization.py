@@ -26,9 +26,12 @@ cannot collide with a plain one, and a separator, `..` or a control character ca
 the file system.
 
 **Cost.** The Parquet files are one DuckDB `COPY ... PARTITION_BY` per mart. A DuckDB file per
-organization costs ~10-30 ms (mostly its checkpoint), written by a few threads; 16 KB blocks keep
-each file small (DuckDB's default 256 KB block per table would make a file of a dozen tiny
-tables ~3.4 MB). Files with 16 KB blocks in the v1.0.0 storage format open in DuckDB 1.1.
+organization costs tens of milliseconds however small (creating a dozen tables and the file's
+checkpoint), written by a few threads; 16 KB blocks keep each file small (DuckDB's default 256 KB
+block per table would make a file of a dozen tiny tables ~3.4 MB). Files with 16 KB blocks in the
+v1.0.0 storage format open in DuckDB 1.1. With thousands of organizations the files add minutes
+to a publish: `REFERRAL_INSIGHTS_ORGANIZATION_DATABASES` (read when the publish runs) limits them
+to a comma-separated list of organization ids, or `none`; the Parquet folders are always written.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ PARQUET_FOLDER = "by_organization"
 SERVING_FOLDER = "serving_by_organization"
 SERVING_DIR = "serving"  # <warehouse dir>/serving/by_organization -> the version's SERVING_FOLDER
 INDEX = "_organizations.json"
+DATABASES_ENV = "REFERRAL_INSIGHTS_ORGANIZATION_DATABASES"
 NAMES_TABLE = "dim_organizations"
 WIDGET_REFRESH = "mart_widget_refresh"
 BLOCK_SIZE = 16_384
@@ -66,6 +70,17 @@ def folder_name(organization_id: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", organization_id).strip("-")[:40].strip("-") or "org"
     digest = hashlib.sha256(organization_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return f"{slug}~{digest}"
+
+
+def database_selection(value: str | None) -> frozenset[str] | None:
+    """`$REFERRAL_INSIGHTS_ORGANIZATION_DATABASES`: unset, empty or `all` -> every organization
+    (None); `none` -> no DuckDB file; else the comma-separated organization ids."""
+    value = (value or "").strip()
+    if value.lower() in ("", "all"):
+        return None
+    if value.lower() == "none":
+        return frozenset()
+    return frozenset(i.strip() for i in value.split(",") if i.strip())
 
 
 def serving_db_path(warehouse: Path, organization_id: str) -> Path:
@@ -86,9 +101,16 @@ class Organization:
     display_name: str
 
 
-def write(version_dir: Path, marts: list, manifest: dict, schema: str = "marts") -> list[Organization]:
+def write(
+    version_dir: Path,
+    marts: list,
+    manifest: dict,
+    schema: str = "marts",
+    databases: frozenset[str] | None = None,
+) -> list[Organization]:
     """Write the per-organization Parquet folders and DuckDB files of the version being built in
-    `version_dir` from its whole-mart Parquet files. `marts`: the publisher's PublishedMart list."""
+    `version_dir` from its whole-mart Parquet files. `marts`: the publisher's PublishedMart list;
+    `databases`: the organizations that get a DuckDB file (None: all)."""
     files = {m.mart: version_dir / f"{m.mart}.parquet" for m in marts if m.state != "not_published"}
     by_org = [m for m, f in files.items() if ORG_COLUMN in pq.read_schema(f).names]
     shared = [m for m in files if m not in by_org]
@@ -112,13 +134,14 @@ def write(version_dir: Path, marts: list, manifest: dict, schema: str = "marts")
             mart: _split(con, files[mart], version_dir / f".{mart}.parts", parquet_root, organizations)
             for mart in by_org
         }
-    index = [o.__dict__ for o in organizations]
-    for folder in (parquet_root, serving_root):
-        (folder / INDEX).write_text(json.dumps(index, indent=2, ensure_ascii=False))
+    served = [o for o in organizations if databases is None or o.organization_id in databases]
+    for folder, listed in ((parquet_root, organizations), (serving_root, served)):
+        index = json.dumps([o.__dict__ for o in listed], indent=2, ensure_ascii=False)
+        (folder / INDEX).write_text(index)
 
-    jobs = [
-        (serving_root / f"{o.folder}.duckdb", parquet_root / o.folder, o, rows) for o in organizations
-    ]
+    jobs = [(serving_root / f"{o.folder}.duckdb", parquet_root / o.folder, o, rows) for o in served]
+    if not jobs:
+        return organizations
     threads = max(1, min(MAX_THREADS, os.cpu_count() or 1, len(jobs)))
     chunks = [jobs[i::threads] for i in range(threads)]
     with ThreadPoolExecutor(threads) as pool:

@@ -92,8 +92,11 @@ def publish(
     failed: set[str],
     version: str | None = None,
     schema: str = "marts",
+    organization_databases: frozenset[str] | None = None,
 ) -> PublishResult:
-    """Publish `marts` (tables of `schema`), keeping the previous version of those in `failed`."""
+    """Publish `marts` (tables of `schema`), keeping the previous version of those in `failed`.
+    `organization_databases`: the organizations that get a serving database of their own
+    (None: every one; by_organization.database_selection)."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     version = version or now.strftime("%Y%m%dT%H%M%S%fZ")
     base = warehouse.parent
@@ -134,7 +137,9 @@ def publish(
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
     serving_tmp = base / f".{SERVING_DB}.{version}.tmp"
     _write_serving_db(serving_tmp, staging, published, manifest, schema)
-    organizations = by_organization.write(staging, published, manifest, schema)
+    organizations = by_organization.write(
+        staging, published, manifest, schema, organization_databases
+    )
 
     pause_point("publish")  # everything written, nothing swapped in yet
     final = versions / version
