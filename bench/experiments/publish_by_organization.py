@@ -4,7 +4,7 @@ Copies the warehouse's marts into a scratch warehouse, then publishes them twice
 publisher did before issue 16 (whole marts + serving.duckdb) and once with the per-organization
 Parquet folders and DuckDB files, printing the seconds of each part and the files' sizes.
 
-    .venv/bin/python bench/experiments/publish_by_organization.py WAREHOUSE SCRATCH_DIR
+    .venv/bin/python bench/experiments/publish_by_organization.py WAREHOUSE SCRATCH_DIR [--databases none]
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("scratch", type=Path)
+    parser.add_argument(
+        "--databases", help="as REFERRAL_INSIGHTS_ORGANIZATION_DATABASES (default: all)"
+    )
     args = parser.parse_args()
+    databases = by_organization.database_selection(args.databases)
     if args.scratch.exists():
         shutil.rmtree(args.scratch)
     args.scratch.mkdir(parents=True)
@@ -63,7 +67,10 @@ def main() -> None:
 
         started = time.perf_counter()
         with mock.patch.object(by_organization, "write", timed_write):
-            result = publisher.publish(con, scratch, marts, failed=set(), version="with_orgs")
+            result = publisher.publish(
+                con, scratch, marts, failed=set(), version="with_orgs",
+                organization_databases=databases,
+            )  # fmt: skip
         total = time.perf_counter() - started
 
     version = result.directory

@@ -25,7 +25,9 @@ the SHA-256 of its UTF-8 bytes. `~` never occurs in an id used as it is, so an e
 cannot collide with a plain one, and a separator, `..` or a control character can never reach
 the file system.
 
-**Cost.** The Parquet files are one DuckDB `COPY ... PARTITION_BY` per mart. A DuckDB file per
+**Cost.** Each mart is read once, sorted by organization and cut into per-organization slices
+(pyarrow), which are written as the Parquet files and loaded into the DuckDB files, by a few
+threads. A DuckDB file per
 organization costs tens of milliseconds however small (creating a dozen tables and the file's
 checkpoint), written by a few threads; 16 KB blocks keep each file small (DuckDB's default 256 KB
 block per table would make a file of a dozen tiny tables ~3.4 MB). Files with 16 KB blocks in the
@@ -40,13 +42,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ORG_COLUMN = "organization_id"
@@ -113,66 +115,79 @@ def write(
     `databases`: the organizations that get a DuckDB file (None: all)."""
     files = {m.mart: version_dir / f"{m.mart}.parquet" for m in marts if m.state != "not_published"}
     by_org = [m for m, f in files.items() if ORG_COLUMN in pq.read_schema(f).names]
-    shared = [m for m in files if m not in by_org]
+    shared = {m: pq.read_table(files[m]) for m in files if m not in by_org}
+    splits = {m: _Split.of(pq.read_table(files[m])) for m in by_org}
+    names = {}
+    if NAMES_TABLE in splits and "organization_name" in splits[NAMES_TABLE].table.column_names:
+        table = splits[NAMES_TABLE].table
+        names = dict(
+            zip(
+                table.column(ORG_COLUMN).to_pylist(),
+                table.column("organization_name").to_pylist(),
+                strict=True,
+            )
+        )
+    organizations = _organizations(sorted(set().union(*(s.bounds for s in splits.values()))), names)
+
     parquet_root = version_dir / PARQUET_FOLDER
     serving_root = version_dir / SERVING_FOLDER
     parquet_root.mkdir()
     serving_root.mkdir()
-
-    with duckdb.connect() as con:
-        organizations = _organizations(con, files, by_org)
-        con.register(
-            "organization_folders",
-            pa.table(
-                {
-                    "organization_id": [o.organization_id for o in organizations],
-                    "n": list(range(len(organizations))),
-                }
-            ),
-        )
-        rows = {
-            mart: _split(con, files[mart], version_dir / f".{mart}.parts", parquet_root, organizations)
-            for mart in by_org
-        }
-    served = [o for o in organizations if databases is None or o.organization_id in databases]
-    for folder, listed in ((parquet_root, organizations), (serving_root, served)):
+    served = {o.organization_id for o in organizations if databases is None or o.organization_id in databases}
+    for folder, listed in (
+        (parquet_root, organizations),
+        (serving_root, [o for o in organizations if o.organization_id in served]),
+    ):
         index = json.dumps([o.__dict__ for o in listed], indent=2, ensure_ascii=False)
         (folder / INDEX).write_text(index)
 
-    jobs = [(serving_root / f"{o.folder}.duckdb", parquet_root / o.folder, o, rows) for o in served]
-    if not jobs:
-        return organizations
-    threads = max(1, min(MAX_THREADS, os.cpu_count() or 1, len(jobs)))
-    chunks = [jobs[i::threads] for i in range(threads)]
+    def work(chunk: list[Organization]) -> None:
+        with duckdb.connect() as con:
+            for org in chunk:
+                folder = parquet_root / org.folder
+                folder.mkdir()
+                for mart, split in splits.items():
+                    pq.write_table(split.slice(org.organization_id), folder / f"{mart}.parquet")
+                if org.organization_id in served:
+                    _write_database(
+                        con, serving_root / f"{org.folder}.duckdb", org, splits, shared, marts,
+                        manifest, schema,
+                    )  # fmt: skip
+
+    threads = max(1, min(MAX_THREADS, os.cpu_count() or 1, len(organizations)))
     with ThreadPoolExecutor(threads) as pool:
-        list(
-            pool.map(
-                lambda chunk: _write_databases(chunk, files, by_org, shared, marts, manifest, schema),
-                chunks,
-            )
-        )
+        list(pool.map(work, [organizations[i::threads] for i in range(threads)]))
     return organizations
 
 
-def _organizations(con, files: dict[str, Path], by_org: list[str]) -> list[Organization]:
-    if not by_org:
-        return []
-    ids = [
-        i
-        for (i,) in con.execute(
-            f"select distinct {ORG_COLUMN} from read_parquet(?, union_by_name = true) "
-            f"where {ORG_COLUMN} is not null order by 1",
-            [[str(files[m]) for m in by_org]],
-        ).fetchall()
-    ]
-    names: dict[str, str | None] = {}
-    if NAMES_TABLE in files:
-        names = dict(
-            con.execute(
-                f"select {ORG_COLUMN}, organization_name from read_parquet(?)",
-                [str(files[NAMES_TABLE])],
-            ).fetchall()
-        )
+@dataclass(frozen=True)
+class _Split:
+    """A mart sorted by organization, with each organization's rows as (offset, length)."""
+
+    table: pa.Table
+    bounds: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _Split:
+        table = table.sort_by([(ORG_COLUMN, "ascending")]).combine_chunks()
+        # one run per organization on the sorted column
+        runs = pc.run_end_encode(table.column(ORG_COLUMN).combine_chunks())
+        bounds, offset = {}, 0
+        for org, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
+            if org is not None:
+                bounds[org] = (offset, end - offset)
+            offset = end
+        return cls(table, bounds)
+
+    def rows(self, organization_id: str) -> int:
+        return self.bounds.get(organization_id, (0, 0))[1]
+
+    def slice(self, organization_id: str) -> pa.Table:
+        """The organization's rows (none: an empty table with the mart's columns)."""
+        return self.table.slice(*self.bounds.get(organization_id, (0, 0)))
+
+
+def _organizations(ids: list[str], names: dict[str, str | None]) -> list[Organization]:
     out, seen = [], {}
     for organization_id in ids:
         folder = folder_name(organization_id)
@@ -184,97 +199,40 @@ def _organizations(con, files: dict[str, Path], by_org: list[str]) -> list[Organ
     return out
 
 
-def _split(
-    con, source: Path, parts: Path, parquet_root: Path, organizations: list[Organization]
-) -> dict[str, int]:
-    """One COPY ... PARTITION_BY for the mart, then each partition file moved to its folder.
-    Returns the rows per organization."""
+def _write_database(con, path, org, splits, shared, marts, manifest, schema) -> None:
+    counts = {m: split.rows(org.organization_id) for m, split in splits.items()}
     con.execute(
-        f"copy (select m.*, o.n as __organization from read_parquet(?) as m "
-        f"inner join organization_folders as o on m.{ORG_COLUMN} = o.organization_id) "
-        f"to '{_sql_path(parts)}' (format parquet, partition_by (__organization))",
-        [str(source)],
+        f"attach '{_sql_path(path)}' as org_db (storage_version 'v1.0.0', block_size {BLOCK_SIZE})"
     )
-    counts = dict(
-        con.execute(
-            f"select {ORG_COLUMN}, count(*) from read_parquet(?) group by 1", [str(source)]
-        ).fetchall()
-    )
-    empty = parts / "empty.parquet"
+    con.execute("begin")
+    con.execute(f"create schema org_db.{schema}")
+    tables = {m: split.slice(org.organization_id) for m, split in splits.items()} | shared
+    for mart, table in tables.items():
+        con.register("published_rows", table)
+        con.execute(f"create table org_db.{schema}.{mart} as select * from published_rows")
+        con.unregister("published_rows")
+    if WIDGET_REFRESH in shared:
+        # the refresh details count the whole warehouse's rows: show the org's own
+        con.executemany(
+            f"update org_db.{schema}.{WIDGET_REFRESH} set row_count = ? where mart = ?",
+            [[n, mart] for mart, n in counts.items()],
+        )
+    con.execute("create schema org_db.publish")
     con.execute(
-        f"copy (select * from read_parquet(?) limit 0) to '{_sql_path(empty)}' (format parquet)",
-        [str(source)],
+        "create table org_db.publish.published_marts (mart varchar, state varchar, "
+        "data_refreshed_at timestamp, row_count bigint, version varchar, "
+        "published_at timestamp, organization_id varchar)"
     )
-    mart = source.stem
-    for n, org in enumerate(organizations):
-        target = parquet_root / org.folder
-        target.mkdir(exist_ok=True)
-        written = sorted((parts / f"__organization={n}").glob("*.parquet"))
-        if len(written) > 1:  # DuckDB split the partition: merge into one file
-            con.execute(
-                f"copy (select * from read_parquet(?)) to '{_sql_path(target / f'{mart}.parquet')}' "
-                "(format parquet)",
-                [[str(p) for p in written]],
-            )
-        elif written:
-            os.replace(written[0], target / f"{mart}.parquet")
-        else:
-            os.link(empty, target / f"{mart}.parquet")
-    shutil.rmtree(parts)
-    return counts
-
-
-def _write_databases(jobs, files, by_org, shared, marts, manifest, schema) -> int:
-    with duckdb.connect() as con:
-        for path, folder, org, rows in jobs:
-            counts = {m: rows[m].get(org.organization_id, 0) for m in by_org}
-            con.execute(
-                f"attach '{_sql_path(path)}' as org_db "
-                f"(storage_version 'v1.0.0', block_size {BLOCK_SIZE})"
-            )
-            con.execute("begin")
-            con.execute(f"create schema org_db.{schema}")
-            for mart in by_org:
-                con.execute(
-                    f"create table org_db.{schema}.{mart} as select * from read_parquet(?)",
-                    [str(folder / f"{mart}.parquet")],
-                )
-            for mart in shared:
-                con.execute(
-                    f"create table org_db.{schema}.{mart} as select * from read_parquet(?)",
-                    [str(files[mart])],
-                )
-            if WIDGET_REFRESH in shared:
-                # the refresh details count the whole warehouse's rows: show the org's own
-                for mart, n in counts.items():
-                    con.execute(
-                        f"update org_db.{schema}.{WIDGET_REFRESH} set row_count = ? where mart = ?",
-                        [n, mart],
-                    )
-            con.execute("create schema org_db.publish")
-            con.execute(
-                "create table org_db.publish.published_marts (mart varchar, state varchar, "
-                "data_refreshed_at timestamp, row_count bigint, version varchar, "
-                "published_at timestamp, organization_id varchar)"
-            )
-            con.executemany(
-                "insert into org_db.publish.published_marts values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        m.mart,
-                        m.state,
-                        m.data_refreshed_at,
-                        counts.get(m.mart, m.rows),
-                        manifest["version"],
-                        manifest["published_at"],
-                        org.organization_id,
-                    ]
-                    for m in marts
-                ],
-            )
-            con.execute("commit")
-            con.execute("detach org_db")
-    return len(jobs)
+    con.executemany(
+        "insert into org_db.publish.published_marts values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            [m.mart, m.state, m.data_refreshed_at, counts.get(m.mart, m.rows),
+             manifest["version"], manifest["published_at"], org.organization_id]
+            for m in marts
+        ],
+    )  # fmt: skip
+    con.execute("commit")
+    con.execute("detach org_db")
 
 
 def _sql_path(path: Path) -> str:
