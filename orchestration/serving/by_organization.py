@@ -26,14 +26,14 @@ cannot collide with a plain one, and a separator, `..` or a control character ca
 the file system.
 
 **Cost.** Each mart is read once, sorted by organization and cut into per-organization slices
-(pyarrow), which are written as the Parquet files and loaded into the DuckDB files, by a few
-threads. A DuckDB file per
-organization costs tens of milliseconds however small (creating a dozen tables and the file's
-checkpoint), written by a few threads; 16 KB blocks keep each file small (DuckDB's default 256 KB
-block per table would make a file of a dozen tiny tables ~3.4 MB). Files with 16 KB blocks in the
-v1.0.0 storage format open in DuckDB 1.1. With thousands of organizations the files add minutes
-to a publish: `REFERRAL_INSIGHTS_ORGANIZATION_DATABASES` (read when the publish runs) limits them
-to a comma-separated list of organization ids, or `none`; the Parquet folders are always written.
+(pyarrow); a few threads write the slices as the Parquet files (~0.7 ms each, file-system bound)
+and load them into the DuckDB files (tens of milliseconds each however small: a dozen tables
+and the file's checkpoint). 16 KB blocks keep a DuckDB file small (the default 256 KB block per
+table made a file of a dozen tiny tables 3.4 MB); in the v1.0.0 storage format DuckDB 1.1 opens
+them. With thousands of organizations the DuckDB files add minutes to a publish (2,500: ~2.5 min,
+docs/serving.md): `REFERRAL_INSIGHTS_ORGANIZATION_DATABASES` (read when the publish runs) limits
+them to a comma-separated list of organization ids, or `none`; the Parquet folders are always
+written for every organization.
 """
 
 from __future__ import annotations
