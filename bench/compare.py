@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-EXCLUDED = {"mart_widget_refresh"}
+# Not computations over the landed data the baseline re-implements: refresh bookkeeping, the
+# semantic layer's calendar (models/semantic) and the organization-name lookup (marts/core).
+EXCLUDED = {"mart_widget_refresh", "metricflow_time_spine", "dim_organizations"}
 FLOAT_RTOL = 1e-9
 SHOW_ROWS = 5
 

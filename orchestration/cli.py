@@ -103,9 +103,17 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from orchestration.dashboard.app import serve
+    import os
 
-    serve(args.warehouse, host=args.host, port=args.port, organization=args.organization)
+    from orchestration.dashboard.app import ALLOWED_HOSTS_ENV, allowed_hosts_from, serve
+
+    serve(
+        args.warehouse,
+        host=args.host,
+        port=args.port,
+        organization=args.organization,
+        allowed_hosts=allowed_hosts_from(args.allowed_host, os.environ.get(ALLOWED_HOSTS_ENV)),
+    )
     return 0
 
 
@@ -200,7 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dash.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     dash.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    dash.add_argument("--organization", help="organization shown by default (default: the first)")
+    dash.add_argument(
+        "--organization",
+        help="serve only this organization, from its own serving database "
+        "(serving/by_organization/); default: every organization of serving.duckdb",
+    )
+    dash.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="HOST",
+        help="Host header the server answers to (repeatable; default 127.0.0.1 and localhost, "
+        "or the comma-separated $REFERRAL_INSIGHTS_DASHBOARD_ALLOWED_HOSTS)",
+    )
     dash.set_defaults(func=_dashboard)
 
     box = sub.add_parser(

@@ -135,3 +135,36 @@ def run_dbt(args: list[str], warehouse: Path, target: Path) -> subprocess.Comple
         env=env, capture_output=True, text=True, timeout=600,
     )
 
+
+
+def asgi_get(app, path: str = "/", query: str = "", host: str = "127.0.0.1:8050"):
+    """One GET through an ASGI app without a server: (status, headers, body text)."""
+    import asyncio
+
+    async def call():
+        messages = []
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+            "root_path": "", "headers": [(b"host", host.encode())], "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8050),
+        }  # fmt: skip
+
+        requested = []
+
+        async def receive():
+            if not requested:
+                requested.append(True)
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.sleep(3600)  # the client never disconnects (file responses listen)
+
+        async def send(message):
+            messages.append(message)
+
+        await app(scope, receive, send)
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+        return start["status"], headers, body.decode(errors="replace")
+
+    return asyncio.run(call())

@@ -149,6 +149,12 @@ def _sums(con, table: str, columns: list[str], org: str, start, end) -> list[flo
     return [sum(float(r[i]) for r in rows) for i in range(len(columns))]
 
 
+def organization_name(con, org: str) -> str:
+    return con.execute(
+        "select display_name from marts.dim_organizations where organization_id = ?", [org]
+    ).fetchone()[0]
+
+
 def standard_range(con, org: str, time_range: str):
     rows = con.execute(
         "select range_start, range_end, metric, value from marts.mart_overview_summary "
@@ -298,7 +304,11 @@ def test_default_view_shows_the_marts_numbers(server, browser, page, marts, tmp_
     ]
     start, end, headline = standard_range(marts, org, "3M")
 
-    assert page.text_content("[data-testid=organization]") == org
+    # the header names the organization; its id is on hover and in the URL
+    header = page.locator("[data-testid=organization]")
+    assert header.get_attribute("data-organization-id") == org
+    assert header.text_content() == organization_name(marts, org) != org
+    assert org in header.get_attribute("title")
     assert page.text_content("[data-testid=range-label]") == f"Last 3 months: {start} to {end}"
     for widget in WIDGETS:
         section = page.locator(f"[data-widget={widget}]")
@@ -340,7 +350,7 @@ def test_default_view_shows_the_marts_numbers(server, browser, page, marts, tmp_
 
 def test_six_months_and_custom_range_update_every_time_bound_widget(server, page, marts, tmp_path):
     open_view(page, f"{server}/")
-    org = page.text_content("[data-testid=organization]")
+    org = page.get_attribute("[data-testid=organization]", "data-organization-id")
     three = shown_numbers(page)
 
     with page.expect_navigation():
@@ -378,7 +388,11 @@ def test_organization_and_qrp_country_selectors(server, page, marts, tmp_path):
     with page.expect_navigation():
         page.select_option("#org", orgs[-1])
     wait_for_charts(page)
-    assert page.text_content("[data-testid=organization]") == orgs[-1]
+    assert page.get_attribute("[data-testid=organization]", "data-organization-id") == orgs[-1]
+    # the selector lists names, ids as values and on hover
+    option = page.locator(f"#org option[value='{orgs[-1]}']")
+    assert option.text_content() == organization_name(marts, orgs[-1])
+    assert option.get_attribute("title") == orgs[-1]
     country = marts.execute(
         "select min(country) from marts.mart_qrp_monthly_kpis "
         "where organization_id = ? and country <> 'ALL'",
@@ -399,7 +413,7 @@ def test_pdf_download_holds_the_numbers_on_screen(server, page, marts, tmp_path)
 
     start, end = "2026-03-15", "2026-06-20"
     open_view(page, f"{server}/?range=custom&start={start}&end={end}")
-    org = page.text_content("[data-testid=organization]")
+    org = page.get_attribute("[data-testid=organization]", "data-organization-id")
     shown = assert_page_matches(
         page,
         expected_numbers(marts, org, start, end, headline_from_daily(marts, org, start, end)),
@@ -411,7 +425,8 @@ def test_pdf_download_holds_the_numbers_on_screen(server, page, marts, tmp_path)
     pdf = tmp_path / download.suggested_filename
     download.save_as(pdf)
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
-    assert org in text and f"Custom range: {start} to {end}" in text
+    assert f"{organization_name(marts, org)} ({org})" in text
+    assert f"Custom range: {start} to {end}" in text
     absent = {k: v for k, v in shown.items() if v not in text}
     assert not absent, f"numbers on screen missing from the PDF: {absent}"
     screenshot(page, tmp_path, "pdf-view")

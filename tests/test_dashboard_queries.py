@@ -389,7 +389,7 @@ def _get(app, path: str, query: str = "") -> tuple[int, dict, bytes]:
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
             "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": query.encode(), "root_path": "", "headers": [(b"host", b"test")],
+            "query_string": query.encode(), "root_path": "", "headers": [(b"host", b"127.0.0.1:8050")],
             "client": ("127.0.0.1", 1), "server": ("test", 80),
         }  # fmt: skip
 

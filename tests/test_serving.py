@@ -131,6 +131,32 @@ def test_serving_db_opens_with_a_duckdb_1x_client(tmp_path, duckdb_1x):
     assert done.stdout.split() == ["4", "published"]
 
 
+def test_per_organization_serving_db_opens_with_a_duckdb_1x_client(tmp_path, duckdb_1x):
+    """16 KB blocks (orchestration/serving/by_organization.py) in the v1.0.0 format: DuckDB 1.1
+    reads them."""
+    wh = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.m as select 'org-' || (i % 2) as organization_id, i from range(5) t(i)"
+    )
+    publisher.publish(con, wh, ["m"], failed=set(), version="v1")
+    script = (
+        "import duckdb, sys; assert duckdb.__version__.startswith('1.'), duckdb.__version__;"
+        "c = duckdb.connect(sys.argv[1], read_only=True);"
+        "print(c.execute('select count(*), min(organization_id) from marts.m').fetchall()[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "serving" / "by_organization" / "org-1.duckdb")],
+        env=os.environ | {"PYTHONPATH": str(duckdb_1x)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(2, 'org-1')"  # i = 1, 3
+
+
 # SQLAlchemy clients (Superset, notebooks) reach DuckDB through duckdb-engine. With SQLAlchemy 2.1
 # its column reflection fails (it queries pg_catalog.pg_collation, which DuckDB lacks); the 2.0
 # line works. The `bi` extra pins the pair tested here.

@@ -17,6 +17,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -31,6 +32,7 @@ from orchestration.dashboard.view import (
     UnknownOrganization,
     build_dashboard,
 )
+from orchestration.serving import by_organization
 from orchestration.serving.publisher import serving_db_path
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +43,10 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# Host names the server answers to; any other Host header gets HTTP 400. A page on another site
+# that rebinds its DNS name to 127.0.0.1 (DNS rebinding) sends its own name, so it is refused.
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
+ALLOWED_HOSTS_ENV = "REFERRAL_INSIGHTS_DASHBOARD_ALLOWED_HOSTS"
 
 
 class _SecurityHeaders:
@@ -56,6 +62,7 @@ class _SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for old browsers
                 headers.setdefault("Referrer-Policy", "no-referrer")
             await send(message)
 
@@ -87,14 +94,26 @@ def _prepare_at_startup(bundle: _VegaBundle, serving_db: Path, organization: str
         try:
             build_dashboard(serving_db, {}, organization)
         except (DashboardUnavailable, UnknownOrganization):
-            pass  # the page says so to whoever asks
+            pass  # the page says so to whoever asks (a missing or corrupt database: HTTP 503)
         yield
 
     return lifespan
 
 
-def create_app(warehouse: Path, default_organization: str | None = None) -> Starlette:
-    serving_db = serving_db_path(Path(warehouse).resolve())
+def create_app(
+    warehouse: Path,
+    organization: str | None = None,
+    allowed_hosts: list[str] | tuple[str, ...] = DEFAULT_ALLOWED_HOSTS,
+) -> Starlette:
+    """The app over `warehouse`'s published marts; with `organization`, over that
+    organization's own serving database only (serving/by_organization/), so no other
+    organization's rows are within its reach."""
+    warehouse = Path(warehouse).resolve()
+    if organization is None:
+        serving_db = serving_db_path(warehouse)
+    else:
+        serving_db = by_organization.serving_db_path(warehouse, organization)
+    default_organization = organization
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     bundle = _VegaBundle()
 
@@ -187,11 +206,20 @@ def create_app(warehouse: Path, default_organization: str | None = None) -> Star
             Route("/favicon.ico", lambda request: Response(status_code=204)),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
-        middleware=[Middleware(_SecurityHeaders)],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
+            Middleware(_SecurityHeaders),
+        ],
         lifespan=_prepare_at_startup(bundle, serving_db, default_organization),
     )
     app.state.serving_db = serving_db
     return app
+
+
+def allowed_hosts_from(flags: list[str] | None, env: str | None) -> tuple[str, ...]:
+    """`--allowed-host` flags, else the comma-separated environment variable, else the default."""
+    hosts = [h.strip() for h in (flags or (env or "").split(",")) if h.strip()]
+    return tuple(hosts) or DEFAULT_ALLOWED_HOSTS
 
 
 def serve(
@@ -199,9 +227,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8050,
     organization: str | None = None,
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS,
 ) -> None:
     import uvicorn
 
-    app = create_app(warehouse, organization)
-    print(f"Referrals overview dashboard on http://{host}:{port}/ (reads {app.state.serving_db})")
+    app = create_app(warehouse, organization, allowed_hosts)
+    print(
+        f"Referrals overview dashboard on http://{host}:{port}/ (reads {app.state.serving_db}; "
+        f"answers to Host {', '.join(allowed_hosts)})"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -45,7 +45,7 @@ class _Report(FPDF):
         self.dashboard = dashboard
         self.set_margins(12, 12, 12)
         self.set_auto_page_break(True, margin=14)
-        self.set_title(_text(f"Referrals overview - {dashboard.organization}"))
+        self.set_title(_text(f"Referrals overview - {dashboard.name()}"))
         self.set_creator("referral-insights dashboard")
 
     def footer(self) -> None:
@@ -71,7 +71,7 @@ def render_pdf(dashboard: Dashboard) -> bytes:
     pdf = _Report(dashboard)
     pdf.add_page()
     pdf.line_of("Referrals overview", size=16, style="B", h=8)
-    pdf.line_of(f"Organization {dashboard.organization}")
+    pdf.line_of(f"Organization {dashboard.name()} ({dashboard.organization})")
     pdf.line_of(f"{dashboard.range_label} · data as of {dashboard.as_of or 'n/a'}")
     pdf.line_of(
         f"Published version {dashboard.published_version or 'n/a'} "

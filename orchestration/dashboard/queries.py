@@ -5,10 +5,12 @@
   published version from start to end, and the next view sees a newer one.
 - A standard range (1M, 3M, 6M, 12M) reads its headline numbers from `mart_overview_summary`; its
   `range_start`/`range_end` are the window every other time-bound widget sums over.
-- A custom range sums the daily marts with `date between ? and ?`; a rate is the ratio of the
+- A custom range sums the daily marts with `date between ? and ?` (SQL generated from the dbt
+  semantic layer's metrics, orchestration/semantic/metrics.py); a rate is the ratio of the
   sums, rounded like the marts do it (`round(10000 * n / d) / 100`, halves away from zero, NULL
   when the denominator is 0) — never an average of daily values.
-- Every value is a bound parameter; the SQL text is constant.
+- Every value is a bound parameter; the SQL text is constant (the generated part comes from the
+  committed metric definitions, never from data).
 
 The functions return plain Python rows (counts as float, like the summary's DOUBLE values).
 """
@@ -22,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from orchestration.dashboard.widget_catalog import WIDGETS
+from orchestration.semantic import metrics as semantic
 
 # --- connection and what is published ----------------------------------------------------------
 
@@ -108,6 +113,16 @@ AS_OF_DATE = {
 }
 
 
+# The current names (marts/core/dim_organizations.sql); a published set without it shows ids.
+ORGANIZATION_NAMES = "select organization_id, display_name from marts.dim_organizations"
+
+
+def organization_names(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
+    if "dim_organizations" not in tables:
+        return {}
+    return dict(con.execute(ORGANIZATION_NAMES).fetchall())
+
+
 def organizations(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
     for mart, sql in ORGANIZATIONS.items():
         if mart in tables:
@@ -148,69 +163,14 @@ def standard_range(
 
 
 # --- headline numbers: a custom range, from the daily marts ---------------------------------------
-# One query per widget, so that a mart that was not published only blanks its own widget.
-
-REFERRALS_TOTALS = """
-select
-    coalesce(sum(referrals_created), 0)  as referrals_total,
-    coalesce(sum(referrals_accepted), 0) as referrals_accepted,
-    coalesce(sum(referrals_won), 0)      as referrals_won
-from marts.mart_referrals_daily
-where organization_id = $organization and date between $start and $end
-"""
-
-COSELL_TOTALS = """
-with sums as (
-    select
-        coalesce(sum(inbound), 0)               as cosell_inbound,
-        coalesce(sum(outbound), 0)              as cosell_outbound,
-        coalesce(sum(accepted), 0)              as cosell_accepted,
-        coalesce(sum(accepted_by_microsoft), 0) as cosell_accepted_by_microsoft,
-        coalesce(sum(won), 0)                   as cosell_won
-    from marts.mart_cosell_daily
-    where organization_id = $organization and date between $start and $end
-)
-select
-    *,
-    -- win rate = won / (accepted + outbound), a ratio of the range's sums
-    round(cast(cosell_won as double) * 10000
-          / nullif(cast(cosell_accepted + cosell_outbound as double), 0), 0) / 100
-        as cosell_win_rate_pct
-from sums
-"""
-
-LEADS_TOTALS = """
-with sums as (
-    select
-        coalesce(sum(page_views), 0)     as leads_page_views,
-        coalesce(sum(cta_clicks), 0)     as leads_cta_clicks,
-        coalesce(sum(leads_received), 0) as leads_received,
-        coalesce(sum(leads_accepted), 0) as leads_accepted,
-        coalesce(sum(leads_won), 0)      as leads_won
-    from marts.mart_leads_daily
-    where organization_id = $organization and date between $start and $end
-)
-select
-    *,
-    -- win rate = won / accepted, a ratio of the range's sums
-    round(cast(leads_won as double) * 10000 / nullif(cast(leads_accepted as double), 0), 0) / 100
-        as leads_win_rate_pct
-from sums
-"""
-
-REVENUE_TOTALS = """
-select
-    coalesce(sum(won_value_usd), 0)                as revenue_won_usd,
-    coalesce(sum(ip_cosell_approved_value_usd), 0) as revenue_ip_cosell_approved_usd
-from marts.mart_revenue_daily
-where organization_id = $organization and date between $start and $end
-"""
+# One query per widget, so that a mart that was not published only blanks its own widget. The SQL
+# is generated from the semantic layer's metric definitions (orchestration/semantic/metrics.py),
+# the same ones `mf query` answers with: a sum per count, each rate from the range's sums.
 
 CUSTOM_RANGE_TOTALS = {
-    "mart_referrals_daily": REFERRALS_TOTALS,
-    "mart_cosell_daily": COSELL_TOTALS,
-    "mart_leads_daily": LEADS_TOTALS,
-    "mart_revenue_daily": REVENUE_TOTALS,
+    spec.mart: semantic.range_totals_sql([m.metric for m in spec.headline])
+    for spec in WIDGETS
+    if spec.headline
 }
 
 
@@ -240,60 +200,12 @@ months as (
 )
 """
 
-REFERRALS_MONTHLY = f"""
-with {_MONTHS},
-daily as (
-    select * from marts.mart_referrals_daily
-    where organization_id = $organization and date between $start and $end
-)
-select
-    months.month,
-    coalesce(sum(daily.referrals_created), 0)  as referrals_total,
-    coalesce(sum(daily.referrals_accepted), 0) as referrals_accepted,
-    coalesce(sum(daily.referrals_won), 0)      as referrals_won
-from months
-left join daily on cast(date_trunc('month', daily.date) as date) = months.month
-group by months.month
-order by months.month
-"""
-
-COSELL_MONTHLY = f"""
-with {_MONTHS},
-daily as (
-    select * from marts.mart_cosell_daily
-    where organization_id = $organization and date between $start and $end
-)
-select
-    months.month,
-    coalesce(sum(daily.inbound), 0)               as cosell_inbound,
-    coalesce(sum(daily.outbound), 0)              as cosell_outbound,
-    coalesce(sum(daily.accepted), 0)              as cosell_accepted,
-    coalesce(sum(daily.accepted_by_microsoft), 0) as cosell_accepted_by_microsoft,
-    coalesce(sum(daily.won), 0)                   as cosell_won
-from months
-left join daily on cast(date_trunc('month', daily.date) as date) = months.month
-group by months.month
-order by months.month
-"""
-
-LEADS_MONTHLY = f"""
-with {_MONTHS},
-daily as (
-    select * from marts.mart_leads_daily
-    where organization_id = $organization and date between $start and $end
-)
-select
-    months.month,
-    coalesce(sum(daily.page_views), 0)     as leads_page_views,
-    coalesce(sum(daily.cta_clicks), 0)     as leads_cta_clicks,
-    coalesce(sum(daily.leads_received), 0) as leads_received,
-    coalesce(sum(daily.leads_accepted), 0) as leads_accepted,
-    coalesce(sum(daily.leads_won), 0)      as leads_won
-from months
-left join daily on cast(date_trunc('month', daily.date) as date) = months.month
-group by months.month
-order by months.month
-"""
+# Generated like the totals, from the count metrics each widget shows.
+MONTHLY_COUNTS = {
+    spec.mart: semantic.monthly_sql([m.metric for m in spec.headline if m.kind == "count"])
+    for spec in WIDGETS
+    if spec.mart in ("mart_referrals_daily", "mart_cosell_daily", "mart_leads_daily")
+}
 
 # Won value split by referral kind (leads vs co-sell) plus the IP co-sell approved value.
 REVENUE_MONTHLY = f"""
@@ -322,12 +234,7 @@ where organization_id = $organization and date between $start and $end
 group by referral_kind
 """
 
-MONTHLY = {
-    "mart_referrals_daily": REFERRALS_MONTHLY,
-    "mart_cosell_daily": COSELL_MONTHLY,
-    "mart_leads_daily": LEADS_MONTHLY,
-    "mart_revenue_daily": REVENUE_MONTHLY,
-}
+MONTHLY = MONTHLY_COUNTS | {"mart_revenue_daily": REVENUE_MONTHLY}
 
 
 def monthly(

@@ -114,6 +114,12 @@ class Dashboard:
     notices: list[str]
     published_version: str | None
     published_at: dt.datetime | None
+    names: dict[str, str] = field(default_factory=dict)
+    """organization_id -> current name (dim_organizations); the id when it has none."""
+
+    def name(self, organization: str | None = None) -> str:
+        organization = organization or self.organization
+        return self.names.get(organization) or organization
 
     @property
     def range_label(self) -> str:
@@ -159,8 +165,15 @@ def build_dashboard(
             f"No published marts at {serving_db}. Run `referral-insights refresh` for this "
             "warehouse first; the page reads only what a refresh publishes."
         )
-    with queries.connect(serving_db) as con:
-        return _build(con, serving_db, params, default_organization)
+    try:
+        with queries.connect(serving_db) as con:
+            return _build(con, serving_db, params, default_organization)
+    except duckdb.Error as exc:  # not a DuckDB file, truncated, written by a newer DuckDB...
+        raise DashboardUnavailable(
+            f"The published serving database {serving_db} cannot be read "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). Run `referral-insights "
+            "refresh` for this warehouse to publish it again."
+        ) from exc
 
 
 def _build(
@@ -185,6 +198,7 @@ def _build(
             refresh_problem = f"mart_widget_refresh could not be read ({type(exc).__name__})"
 
     organizations = queries.organizations(con, tables)
+    names = queries.organization_names(con, tables)
     if not organizations:
         raise DashboardUnavailable(f"The published marts at {serving_db} hold no organization.")
     organization = params.get("org") or default_organization or organizations[0]
@@ -245,6 +259,7 @@ def _build(
         notices=notices,
         published_version=published.version if published else None,
         published_at=published.published_at if published else None,
+        names=names,
     )
 
 

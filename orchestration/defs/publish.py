@@ -4,12 +4,14 @@ Marts whose Great Expectations suite failed at error level keep their last good 
 version; the others are published from this refresh (see orchestration/serving/publisher.py).
 """
 
+import os
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt import dbt_models
+from orchestration.serving import by_organization
 from orchestration.serving.publisher import publish
 from orchestration.stage_metrics import measure
 
@@ -43,7 +45,9 @@ def _failed_marts(con) -> set[str]:
 )
 def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     """Every mart as `<warehouse dir>/marts/<mart>.parquet` plus the read-only serving database
-    `<warehouse dir>/serving.duckdb`, swapped in atomically; what BI tools connect to."""
+    `<warehouse dir>/serving.duckdb`, and per organization `marts/by_organization/<org>/` and
+    `serving/by_organization/<org>.duckdb` with only its rows, swapped in atomically; what BI
+    tools connect to."""
     warehouse_path = Path(warehouse.database).resolve()
     marts = [k.path[-1] for k in MART_KEYS] + [WIDGET_REFRESH.path[-1]]
     with measure("publish") as metrics, warehouse.get_connection() as con:
@@ -54,7 +58,14 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
                 "select table_name from information_schema.tables where table_schema = 'marts'"
             ).fetchall()
         }
-        result = publish(con, warehouse_path, [m for m in marts if m in present], failed)
+        # read when the publish runs: which organizations get a DuckDB file (default all)
+        databases = by_organization.database_selection(
+            os.environ.get(by_organization.DATABASES_ENV)
+        )
+        result = publish(
+            con, warehouse_path, [m for m in marts if m in present], failed,
+            organization_databases=databases,
+        )  # fmt: skip
     for mart in result.marts:
         if mart.state != "published":
             context.log.warning(f"{mart.mart}: validation failed, {mart.state.replace('_', ' ')}")
@@ -64,6 +75,8 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             "version": result.version,
             "parquet_dir": dg.MetadataValue.path(str(result.directory)),
             "serving_db": dg.MetadataValue.path(str(result.serving_db)),
+            # per-organization Parquet folders and serving databases (serving/by_organization)
+            "organizations": len(result.organizations),
             **{f"marts_{state}": n for state, n in result.counts().items()},
             "marts": dg.MetadataValue.md(
                 "| mart | state | data refreshed at | rows |\n|---|---|---|---|\n"

@@ -12,6 +12,9 @@ which are swapped in whole:
   views over the Parquet files) and written in DuckDB's v1.0.0 storage format, which the DuckDB
   1.x libraries bundled in many BI drivers can open.
 
+Every version also holds per-organization copies (by_organization.py): a Parquet folder and a
+DuckDB file per organization, the latter reached through the `serving/by_organization` symlink.
+
 A mart whose validation failed keeps its last good published version (copied from the previous
 version), and `publish.published_marts` says so. The last KEEP_VERSIONS versions stay on disk so
 that readers that resolved an older version keep working while they read.
@@ -23,13 +26,14 @@ import datetime as dt
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
 from orchestration.faults import pause_point
+from orchestration.serving import by_organization
 
 SERVING_DB = "serving.duckdb"
 PUBLISHED_LINK = "marts"
@@ -54,6 +58,7 @@ class PublishResult:
     directory: Path
     serving_db: Path
     marts: list[PublishedMart]
+    organizations: list[by_organization.Organization] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -87,8 +92,11 @@ def publish(
     failed: set[str],
     version: str | None = None,
     schema: str = "marts",
+    organization_databases: frozenset[str] | None = None,
 ) -> PublishResult:
-    """Publish `marts` (tables of `schema`), keeping the previous version of those in `failed`."""
+    """Publish `marts` (tables of `schema`), keeping the previous version of those in `failed`.
+    `organization_databases`: the organizations that get a serving database of their own
+    (None: every one; by_organization.database_selection)."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     version = version or now.strftime("%Y%m%dT%H%M%S%fZ")
     base = warehouse.parent
@@ -129,14 +137,20 @@ def publish(
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
     serving_tmp = base / f".{SERVING_DB}.{version}.tmp"
     _write_serving_db(serving_tmp, staging, published, manifest, schema)
+    organizations = by_organization.write(
+        staging, published, manifest, schema, organization_databases
+    )
 
     pause_point("publish")  # everything written, nothing swapped in yet
     final = versions / version
     staging.rename(final)
     os.replace(serving_tmp, serving_db_path(warehouse))
     _point_link(link, final)
+    serving_dir = base / by_organization.SERVING_DIR
+    serving_dir.mkdir(exist_ok=True)
+    _point_link(serving_dir / by_organization.PARQUET_FOLDER, final / by_organization.SERVING_FOLDER)
     _prune(versions, keep=KEEP_VERSIONS, current=final)
-    return PublishResult(version, final, serving_db_path(warehouse), published)
+    return PublishResult(version, final, serving_db_path(warehouse), published, organizations)
 
 
 def _write_serving_db(

@@ -1,0 +1,1 @@
+"""The dbt semantic layer (MetricFlow metric definitions) as data for the Python side."""
