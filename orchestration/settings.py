@@ -28,9 +28,10 @@ def warehouse_path() -> Path:
 
 
 # DuckDB's memory limit and spill folder (issue 12): memory stays bounded at any input size, the
-# excess spills to disk under the warehouse folder. Both configurable; the limit defaults to a
-# quarter of the machine's memory, at most 3 GiB (a refresh's process tree stays within ~4 GB at
-# 3M referrals).
+# excess spills to disk under the warehouse folder (DuckDB's default, <warehouse>.tmp beside the
+# file, unless REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR says otherwise). The limit defaults to a quarter
+# of the machine's memory, at most 2.5 GiB, so that a refresh's process tree (Dagster + dbt) stays
+# within ~4 GB at 3M referrals; it applies to ingestion and to dbt.
 DUCKDB_MEMORY_LIMIT_ENV = "REFERRAL_INSIGHTS_DUCKDB_MEMORY_LIMIT"
 DUCKDB_SPILL_DIR_ENV = "REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR"
 
@@ -43,20 +44,15 @@ def duckdb_memory_limit() -> str:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         total = 8 * 2**30
-    return f"{min(3 * 2**30, total // 4) // 2**20}MB"
+    return f"{min(2560 * 2**20, total // 4) // 2**20}MB"
 
 
-def duckdb_spill_dir(warehouse: Path | None = None) -> Path:
-    configured = os.environ.get(DUCKDB_SPILL_DIR_ENV)
-    if configured:
-        return Path(configured).resolve()
-    return (warehouse or warehouse_path()).parent / ".duckdb_spill"
-
-
-def configure_duckdb(con, warehouse: Path | None = None) -> None:
-    """Apply the memory limit and spill folder to a DuckDB connection (instance-wide settings,
-    set by statement so every connection opens the file with the same configuration)."""
-    spill = duckdb_spill_dir(warehouse)
-    spill.mkdir(parents=True, exist_ok=True)
+def configure_duckdb(con) -> None:
+    """Apply the memory limit (and a configured spill folder) to a fresh DuckDB connection:
+    instance-wide settings, set by statement so that every connection opens the file with the
+    same configuration."""
     con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
-    con.execute("set temp_directory = ?", [str(spill)])
+    spill = os.environ.get(DUCKDB_SPILL_DIR_ENV)
+    if spill:
+        Path(spill).mkdir(parents=True, exist_ok=True)
+        con.execute("set temp_directory = ?", [str(Path(spill).resolve())])

@@ -167,11 +167,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # A partial build (assets picked in the UI) builds and tests what was picked.
         if not context.is_subset:
             args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
-    # profiles.yml reads DuckDB's memory limit and spill folder from these (settings.py)
+    # profiles.yml reads DuckDB's memory limit from this (settings.py)
     os.environ.setdefault(settings.DUCKDB_MEMORY_LIMIT_ENV, settings.duckdb_memory_limit())
-    spill = settings.duckdb_spill_dir(Path(warehouse.database))
-    spill.mkdir(parents=True, exist_ok=True)
-    os.environ[settings.DUCKDB_SPILL_DIR_ENV] = str(spill)
     invocation = dbt.cli(args, context=context)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for

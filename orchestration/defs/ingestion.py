@@ -6,7 +6,6 @@ do). Bad records go to raw.quarantine and never fail the run; an unreadable file
 the metadata and raw.ingested_files, and the other files still load.
 """
 
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -41,7 +40,7 @@ def _ingest(
         f for f in found.files if f.source == source and partition_key_of(f.snapshot_date) in keys
     ]
     with measure(f"ingest_{source}") as metrics, warehouse.get_connection() as con:
-        settings.configure_duckdb(con, Path(warehouse.database))
+        settings.configure_duckdb(con)
         if config.only_changed:
             files = loader.changed_files(con, files)
         results = loader.load_files(con, files)
