@@ -2,7 +2,7 @@
 
 Both are off until switched on (UI → Automation, or `dagster sensor start landed_files_sensor` /
 `dagster schedule start daily_refresh_schedule`): each starts runs that write the warehouse, and
-a fresh `make ui` should not start writing one before anybody asked (docs/operations.md ("Running under the Dagster daemon")).
+a fresh `make ui` should not start writing one before anybody asked (docs/operations.md, "Running under the Dagster daemon").
 """
 
 from __future__ import annotations
