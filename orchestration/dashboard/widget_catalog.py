@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestration import contract
+
 SUMMARY = "mart_overview_summary"
 
 
@@ -140,15 +142,7 @@ REFERRAL_CATEGORIES = {
     "qualified_lead": "Qualified leads",
 }
 # Status / substatus rows of the distribution table, in the life cycle's order.
-REFERRAL_STATES = (
-    ("New", "Received"),
-    ("New", "Pending"),
-    ("Active", "Accepted"),
-    ("Closed", "Won"),
-    ("Closed", "Lost"),
-    ("Closed", "Declined"),
-    ("Closed", "Expired"),
-)
+REFERRAL_STATES = contract.REFERRAL_STATES
 SOLUTION_STATUSES = ("In market", "Co-sell ready", "Azure IP co-sell incentive")
 REFERRAL_KINDS = {"co-sell": "Co-sell", "lead": "Leads"}
 ACCEPTANCE_BUCKETS = ("< 1 day", "1-3 days", "3-7 days", "7-14 days", "14+ days")

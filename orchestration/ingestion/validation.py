@@ -11,6 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestration.contract import (
+    CO_SELL_STATUSES,
+    DIRECTIONS,
+    PUBLISH_STATUSES,
+    QUALIFICATIONS,
+    REFERRAL_TYPES,
+    REGISTRATION_STATUSES,
+    SOLUTION_TYPES,
+    STATUS_SUBSTATUS,
+)
+
 # The rules are checked in this order; the first one a record breaks is its reason.
 ISO_TIMESTAMP = (
     r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?"
@@ -23,11 +34,6 @@ MIN_TIMESTAMP = "1970-01-01"  # earlier instants are bad: not every client reads
 MAX_OFFSET_MINUTES = 14 * 60  # RFC 3339 / ISO-8601 UTC offsets lie within +-14:00
 MAX_COUNT = 2**53  # CSV counts: integers in [0, 2^53)
 
-STATUS_SUBSTATUS = {
-    "New": ("Pending", "Received"),
-    "Active": ("Accepted",),
-    "Closed": ("Won", "Lost", "Declined", "Expired"),
-}
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,15 @@ REFERRAL_FIELDS: tuple[Field, ...] = (
         required=True,
         values=tuple(s for subs in STATUS_SUBSTATUS.values() for s in subs),
     ),
-    Field("type", "type", "enum", required=True, values=("Independent", "Shared")),
+    Field("type", "type", "enum", required=True, values=REFERRAL_TYPES),
     Field(
         "qualification",
         "qualification",
         "enum",
         required=True,
-        values=("None", "Direct", "MarketingQualified", "SalesQualified"),
+        values=QUALIFICATIONS,
     ),
-    Field("direction", "direction", "enum", required=True, values=("Incoming", "Outgoing")),
+    Field("direction", "direction", "enum", required=True, values=DIRECTIONS),
     Field("referralProgram", "referral_program", "string"),
     Field("inviteContext.invitedBy.organizationId", "invited_by_organization_id", "string"),
     Field("customerProfile.address.country", "customer_country", "string"),
@@ -82,7 +88,7 @@ REGISTRATION_FIELDS: tuple[Field, ...] = (
         "status",
         "status",
         "enum",
-        values=("ReviewPending", "ActionRequired", "Passed", "Failed", "Approved"),
+        values=REGISTRATION_STATUSES,
     ),
     Field("contract.value", "contract_value", "number"),
     Field("contract.currency", "contract_currency", "string"),
@@ -98,21 +104,21 @@ SOLUTION_FIELDS: tuple[Field, ...] = (
         "solutionType",
         "solution_type",
         "enum",
-        values=("IP", "Service", "ManagedService", "Device"),
+        values=SOLUTION_TYPES,
     ),
     Field(
         "publishStatus",
         "publish_status",
         "enum",
         required=True,
-        values=("Live", "Draft", "Delisted"),
+        values=PUBLISH_STATUSES,
     ),
     Field(
         "coSellStatus",
         "co_sell_status",
         "enum",
         required=True,
-        values=("InMarket", "CoSellReady", "AzureIpCoSellIncentive"),
+        values=CO_SELL_STATUSES,
     ),
     Field("updatedDateTime", "updated_date_time", "timestamp", required=True, happened=True),
 )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
+from orchestration import contract
 from orchestration.synthetic.catalog import (
     AMOUNT_STEP,
     CALLS_TO_ACTION,
@@ -55,26 +56,18 @@ NO_RESPONSE, ACCEPT, DECLINE, EXPIRE = range(4)
 OPEN, WON, LOST = range(3)
 
 # Rendered (status, substatus) per state code.
-STATES = (
-    ("New", "Received"),
-    ("New", "Pending"),
-    ("Active", "Accepted"),
-    ("Closed", "Won"),
-    ("Closed", "Lost"),
-    ("Closed", "Declined"),
-    ("Closed", "Expired"),
-)
+STATES = contract.REFERRAL_STATES
 S_RECEIVED, S_PENDING, S_ACCEPTED, S_WON, S_LOST, S_DECLINED, S_EXPIRED = range(7)
 
-TYPES = ("Independent", "Shared")
+TYPES = contract.REFERRAL_TYPES
 INDEPENDENT, SHARED = range(2)
-QUALIFICATIONS = ("None", "Direct", "MarketingQualified", "SalesQualified")
+QUALIFICATIONS = contract.QUALIFICATIONS
 Q_NONE, Q_DIRECT, Q_MARKETING, Q_SALES = range(4)
-DIRECTIONS = ("Incoming", "Outgoing")
+DIRECTIONS = contract.DIRECTIONS
 INCOMING, OUTGOING = range(2)
 PROGRAMS = (None, "ContactRequest", "DigitalSalesOpportunity", "PartnerLed")
 NO_PROGRAM, CONTACT_REQUEST, DIGITAL_SALES, PARTNER_LED = range(4)
-REGISTRATION_STATUSES = ("ReviewPending", "ActionRequired", "Passed", "Failed", "Approved")
+REGISTRATION_STATUSES = contract.REGISTRATION_STATUSES
 REVIEW_PENDING = 0
 # statusHistory key of the instant each registration status was reached.
 HISTORY_KEYS = tuple(f"{s[0].lower()}{s[1:]}DateTime" for s in REGISTRATION_STATUSES)
