@@ -1,5 +1,7 @@
 """The dashboard widgets whose marts are validated: one Great Expectations suite per widget mart.
 
+Each widget (its name, mart, feeding sources and grain) is defined in the dbt model's `meta`.
+
 `sources` are the landing-zone sources whose files feed the widget. They decide which
 quarantined records and unreadable files count against it and which snapshots its freshness
 expectation looks at. Every mart carries the warehouse as-of date, which comes from the referral
@@ -10,6 +12,10 @@ solution snapshots only).
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import yaml
+
+from orchestration import settings
 
 REFERRALS, SOLUTIONS, TRAFFIC = "referrals", "solutions", "marketplace_traffic"
 SOURCES = (REFERRALS, SOLUTIONS, TRAFFIC)
@@ -26,75 +32,34 @@ class Widget:
     """The mart's key columns: named next to every unexpected row in the validation results."""
 
 
-# In the dashboard's order. Sources per marts.md: the leads widget and the overview summary also
-# read marketplace traffic; the solutions outlook reads solution snapshots only.
-WIDGETS: tuple[Widget, ...] = (
-    Widget(
-        name="Solutions outlook",
-        mart="mart_solutions_outlook",
-        sources=(SOLUTIONS,),
-        grain=("organization_id", "co_sell_status"),
-    ),
-    Widget(
-        name="Referrals",
-        mart="mart_referrals_daily",
-        sources=(REFERRALS,),
-        grain=("organization_id", "date", "referral_category"),
-    ),
-    Widget(
-        name="Co-sell opportunities",
-        mart="mart_cosell_daily",
-        sources=(REFERRALS,),
-        grain=("organization_id", "date"),
-    ),
-    Widget(
-        name="Leads",
-        mart="mart_leads_daily",
-        sources=(REFERRALS, TRAFFIC),
-        grain=("organization_id", "date"),
-    ),
-    Widget(
-        name="Referral distribution",
-        mart="mart_referral_distribution",
-        sources=(REFERRALS,),
-        grain=("organization_id", "referral_category", "status", "substatus"),
-    ),
-    Widget(
-        name="QRP performance",
-        mart="mart_qrp_monthly_kpis",
-        sources=(REFERRALS,),
-        grain=("organization_id", "program", "country", "month"),
-    ),
-    Widget(
-        name="QRP performance history",
-        mart="mart_qrp_kpi_history",
-        sources=(REFERRALS,),
-        grain=("organization_id", "as_of_date", "program", "country", "month"),
-    ),
-    Widget(
-        name="Referral acceptance time",
-        mart="mart_acceptance_time_distribution",
-        sources=(REFERRALS,),
-        grain=("organization_id", "date", "referral_kind", "bucket"),
-    ),
-    Widget(
-        name="Referral win time",
-        mart="mart_win_time_distribution",
-        sources=(REFERRALS,),
-        grain=("organization_id", "date", "referral_kind", "bucket"),
-    ),
-    Widget(
-        name="Revenue",
-        mart="mart_revenue_daily",
-        sources=(REFERRALS,),
-        grain=("organization_id", "date", "referral_kind"),
-    ),
-    Widget(
-        name="Overview headline numbers",
-        mart="mart_overview_summary",
-        sources=(REFERRALS, TRAFFIC),
-        grain=("organization_id", "time_range", "metric"),
-    ),
+# Defined once, in the marts' dbt YAML (`config.meta`: widget, feeding_sources, grain), in the
+# dashboard's order; read from that file (what dbt's manifest is built from) so that importing
+# this module never needs a dbt parse.
+MARTS_YML = (
+    settings.DBT_PROJECT_DIR / "models" / "marts" / "referrals_overview" / "_referrals_overview__models.yml"
 )
 
+
+def _widgets_from_dbt() -> tuple[Widget, ...]:
+    models = yaml.safe_load(MARTS_YML.read_text())["models"]
+    widgets = []
+    for model in models:
+        meta = (model.get("config") or {}).get("meta") or {}
+        if "widget" not in meta:
+            continue
+        unknown = set(meta["feeding_sources"]) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"{model['name']}: unknown feeding source(s) {sorted(unknown)}")
+        widgets.append(
+            Widget(
+                name=meta["widget"],
+                mart=model["name"],
+                sources=tuple(meta["feeding_sources"]),
+                grain=tuple(meta["grain"]),
+            )
+        )
+    return tuple(widgets)
+
+
+WIDGETS: tuple[Widget, ...] = _widgets_from_dbt()
 WIDGETS_BY_MART = {w.mart: w for w in WIDGETS}
