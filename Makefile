@@ -96,7 +96,7 @@ docs: $(STAMP)
 .PHONY: bench bench-small
 BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --referrals 1000000 --scaling 100000,300000,1000000 $(BENCH_ARGS)
+	$(BIN)/python bench/run.py --referrals 1000000 --scaling 100000,300000,3000000 --skip-incremental-check $(BENCH_ARGS)
 
 bench-small: $(STAMP)
 	$(BIN)/python bench/run.py --referrals 50000 --skip-force $(BENCH_ARGS)
