@@ -405,16 +405,18 @@ def test_run_failure_sensor_names_the_run_the_step_and_the_error(live, tmp_path)
 @pytest.mark.e2e
 def test_incident_sensor_sends_between_runs_and_waits_for_a_running_one(warehouse, live, tmp_path):
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
+    from orchestration import settings
     from orchestration.defs.alerts import Alerting, incident_alerts
 
     web, smtp, monkeypatch = live
     (tmp_path / "home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    # the sensor reads the warehouse path, never the `warehouse` resource (whose set-up takes
+    # the refresh lock)
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(warehouse))
     resources = {
         "alerting": Alerting(slack_webhook_url=f"{web.url}/slack", max_data_age_days=10_000),
-        "warehouse": DuckDBResource(database=str(warehouse)),
     }
     # a long freshness window: the stale incident depends on today's date, the rest does not
     with dg.build_sensor_context(instance=instance, resources=resources) as context:

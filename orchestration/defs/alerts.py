@@ -12,12 +12,11 @@ raised (orchestration/operations/alerts.py).
 """
 
 
-from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
+from orchestration import settings
 from orchestration.operations.alerts import check_and_notify, root_error, run_failed_incident
 from orchestration.operations.channels import AlertConfig
 
@@ -93,16 +92,16 @@ def refresh_failure_alert(context: dg.RunFailureSensorContext, alerting: Alertin
     description="Every 15 minutes between runs: failed widgets, failed or waiting files, "
     "quarantine over the threshold and stale sources, each sent once per incident.",
 )
-def incident_alerts(
-    context: dg.SensorEvaluationContext, alerting: Alerting, warehouse: DuckDBResource
-):
+def incident_alerts(context: dg.SensorEvaluationContext, alerting: Alerting):
     config = alerting.alert_config()
     if not config.channels():
         return dg.SkipReason("no alert channel configured")
     if context.instance.get_run_records(filters=dg.RunsFilter(statuses=_IN_PROGRESS), limit=1):
         # The warehouse belongs to that run; its own ops/alerts step reports what it finds.
         return dg.SkipReason("a run is in progress")
-    path = Path(warehouse.database)
+    # The path only, not the `warehouse` resource: initialising that takes the run's refresh
+    # lock and creates the warehouse folder, which a sensor tick must never do.
+    path = settings.warehouse_path()
     if not path.exists():
         return dg.SkipReason(f"no warehouse at {path} yet")
     try:
