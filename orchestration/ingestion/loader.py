@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pyarrow as pa
 
-from orchestration.faults import pause_point
+from orchestration.faults import InjectedFault, pause_point
 from orchestration.ingestion import readers, validation
 from orchestration.ingestion.landing import LandedFile
 from orchestration.ingestion.schema import ensure_raw_schema
@@ -222,6 +222,8 @@ def _load_in_transaction(con, landed: LandedFile, boundary: bool) -> FileResult:
         _delete_file(con, landed)
         _LOADERS[landed.source].load(con, landed, _params(landed, ingested_at), result)
         pause_point("ingest")  # rows written, transaction not committed
+    except InjectedFault:
+        raise  # a test's stand-in for the run itself dying here, not a problem of the file
     except Exception as exc:  # the per-file error boundary (module docstring)
         if not boundary:
             raise _FileProblem(landed.file_name) from exc
