@@ -143,6 +143,25 @@ def _status(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _raw_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--raw-dir",
+        type=Path,
+        default=settings.raw_dir(),
+        help=f"landing zone (default ${settings.RAW_DIR_ENV} or data/raw)",
+    )
+
+
+def _warehouse_option(parser: argparse.ArgumentParser, what: str = "DuckDB file") -> None:
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=settings.warehouse_path(),
+        help=f"{what} (default ${settings.WAREHOUSE_ENV} or "
+        "data/warehouse/referral_insights.duckdb)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referral-insights", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,19 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = sub.add_parser(
         "refresh", help="ingest new/changed landed files and rebuild the marts"
     )
-    refresh.add_argument(
-        "--raw-dir",
-        type=Path,
-        default=settings.raw_dir(),
-        help=f"landing zone (default ${settings.RAW_DIR_ENV} or data/raw)",
-    )
-    refresh.add_argument(
-        "--warehouse",
-        type=Path,
-        default=settings.warehouse_path(),
-        help=f"DuckDB file (default ${settings.WAREHOUSE_ENV} or "
-        "data/warehouse/referral_insights.duckdb)",
-    )
+    _raw_dir_option(refresh)
+    _warehouse_option(refresh)
     refresh.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run log")
     refresh.add_argument(
         "--force", action="store_true", help="rebuild even when nothing landed or changed"
@@ -180,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
         "was removed from the landing zone)",
     )
     forget.add_argument("file", help="the file's path relative to the raw dir, e.g. referrals/2026-01-05.jsonl")
-    forget.add_argument("--raw-dir", type=Path, default=settings.raw_dir(), help="landing zone")
-    forget.add_argument("--warehouse", type=Path, default=settings.warehouse_path(), help="DuckDB file")
+    _raw_dir_option(forget)
+    _warehouse_option(forget)
     forget.set_defaults(func=_forget)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic landing zone")
@@ -199,12 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     dash = sub.add_parser(
         "dashboard", help="serve the Referrals overview dashboard over the published marts"
     )
-    dash.add_argument(
-        "--warehouse",
-        type=Path,
-        default=settings.warehouse_path(),
-        help="DuckDB warehouse whose published marts (serving.duckdb beside it) are shown "
-        f"(default ${settings.WAREHOUSE_ENV} or data/warehouse/referral_insights.duckdb)",
+    _warehouse_option(
+        dash, "DuckDB warehouse whose published marts (serving.duckdb beside it) are shown"
     )
     dash.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     dash.add_argument("--port", type=int, default=8050, help="port (default 8050)")
@@ -238,13 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="last refresh, widget statuses, quarantine and files; exit 0 ok, 1 warning, "
         "2 failed, 3 unknown (docs/operations.md)",
     )
-    status.add_argument(
-        "--warehouse",
-        type=Path,
-        default=settings.warehouse_path(),
-        help=f"DuckDB file (default ${settings.WAREHOUSE_ENV} or "
-        "data/warehouse/referral_insights.duckdb)",
-    )
+    _warehouse_option(status)
     status.add_argument("--json", action="store_true", help="print the report as JSON")
     status.add_argument(
         "--notify",

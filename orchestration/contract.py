@@ -30,5 +30,7 @@ SOLUTION_TYPES = ("IP", "Service", "ManagedService", "Device")
 PUBLISH_STATUSES = ("Live", "Draft", "Delisted")
 CO_SELL_STATUSES = ("InMarket", "CoSellReady", "AzureIpCoSellIncentive")
 MICROSOFT_ORGANIZATION_ID = "msft"
+# marketplace traffic CSV columns, matched by header name
+TRAFFIC_COLUMNS = ("date", "organizationId", "offerId", "pageViews", "ctaClicks")
 
 assert set(REFERRAL_STATES) == {(s, sub) for s, subs in STATUS_SUBSTATUS.items() for sub in subs}

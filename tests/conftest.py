@@ -139,6 +139,12 @@ def run_dbt(args: list[str], warehouse: Path, target: Path) -> subprocess.Comple
 
 def asgi_get(app, path: str = "/", query: str = "", host: str = "127.0.0.1:8050"):
     """One GET through an ASGI app without a server: (status, headers, body text)."""
+    status, headers, body = asgi_get_bytes(app, path, query, host)
+    return status, headers, body.decode(errors="replace")
+
+
+def asgi_get_bytes(app, path: str = "/", query: str = "", host: str = "127.0.0.1:8050"):
+    """One GET through an ASGI app without a server: (status, headers, body bytes)."""
     import asyncio
 
     async def call():
@@ -165,6 +171,6 @@ def asgi_get(app, path: str = "/", query: str = "", host: str = "127.0.0.1:8050"
         start = next(m for m in messages if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-        return start["status"], headers, body.decode(errors="replace")
+        return start["status"], headers, body
 
     return asyncio.run(call())

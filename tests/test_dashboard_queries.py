@@ -4,7 +4,6 @@ the comments."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from orchestration.dashboard.pdf import render_pdf
 from orchestration.dashboard.time_range import parse_range
 from orchestration.dashboard.view import build_dashboard, standard_window
 from orchestration.serving import publisher
+from tests.conftest import asgi_get_bytes
 
 D = dt.date
 ORG, OTHER = "org-a", "org-b"
@@ -384,28 +384,7 @@ def test_chart_specs_are_valid_vega_lite(serving):
 
 
 def _get(app, path: str, query: str = "") -> tuple[int, dict, bytes]:
-    async def call():
-        messages = []
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-            "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": query.encode(), "root_path": "", "headers": [(b"host", b"127.0.0.1:8050")],
-            "client": ("127.0.0.1", 1), "server": ("test", 80),
-        }  # fmt: skip
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            messages.append(message)
-
-        await app(scope, receive, send)
-        start = next(m for m in messages if m["type"] == "http.response.start")
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-        headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-        return start["status"], headers, body
-
-    return asyncio.run(call())
+    return asgi_get_bytes(app, path, query)
 
 
 def test_page_pdf_and_errors_over_http(serving, tmp_path):

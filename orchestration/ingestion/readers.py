@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from orchestration.contract import TRAFFIC_COLUMNS
+
 # A record (one line, or one element of the list form) larger than this is bad as a whole.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 # Read size; below MAX_RECORD_BYTES so a line that fits in one block is never too large.
@@ -471,7 +473,6 @@ def _element(text: _Text) -> tuple[bytes, bool]:
 # ---------------------------------------------------------------------------------------------
 # Marketplace traffic CSV
 
-TRAFFIC_COLUMNS = ("date", "organizationId", "offerId", "pageViews", "ctaClicks")
 TRAFFIC_SCHEMA = pa.schema(
     [
         ("line_number", pa.int64()),

@@ -20,6 +20,7 @@ from orchestration.contract import (
     REGISTRATION_STATUSES,
     SOLUTION_TYPES,
     STATUS_SUBSTATUS,
+    TRAFFIC_COLUMNS,
 )
 
 # The rules are checked in this order; the first one a record breaks is its reason.
@@ -151,22 +152,30 @@ def _leaf_type(leaf: str) -> str:
     end"""
 
 
-def transform_structure(paths: list[str]) -> str:
-    """json_transform structure with a JSON leaf at every path (nested objects as structs)."""
+def _path_tree(leaves) -> dict:
+    """Nested dict of (dotted path, leaf) pairs: {"details": {"dealValue": leaf}}."""
     tree: dict = {}
-    for path in paths:
+    for path, leaf in leaves:
         node = tree
         parts = path.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = "JSON"
+        node[parts[-1]] = leaf
+    return tree
 
-    def render(node) -> str:
-        if node == "JSON":
-            return '"JSON"'
-        return "{" + ",".join(f'"{k}":{render(v)}' for k, v in node.items()) + "}"
 
-    return render(tree)
+def _render_structure(node) -> str:
+    """A json_transform structure: a type name, [element] for a list, {key: ...} for an object."""
+    if isinstance(node, str):
+        return f'"{node}"'
+    if isinstance(node, list):
+        return "[" + _render_structure(node[0]) + "]"
+    return "{" + ",".join(f'"{k}":{_render_structure(v)}' for k, v in node.items()) + "}"
+
+
+def transform_structure(paths: list[str]) -> str:
+    """json_transform structure with a JSON leaf at every path (nested objects as structs)."""
+    return _render_structure(_path_tree((path, "JSON") for path in paths))
 
 
 def _leaf_sql(struct: str, path: str) -> str:
@@ -497,7 +506,6 @@ from typed
 
 
 TRAFFIC_COUNT = r"\s*\d+\s*"
-TRAFFIC_COLUMNS = ("date", "organizationId", "offerId", "pageViews", "ctaClicks")
 
 
 def traffic_validation_sql(source_relation: str) -> str:
@@ -565,28 +573,13 @@ def _fast_structure(fields: tuple[Field, ...], registrations: bool) -> str:
     """Strings, enums and timestamps as VARCHAR; numbers as JSON, so a number given as a string
     shows (its text starts with a quote)."""
 
-    def tree_of(fs) -> dict:
-        tree: dict = {}
-        for f in fs:
-            node = tree
-            parts = f.path.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = "JSON" if f.kind == "number" else "VARCHAR"
-        return tree
+    def tree_of(fs: tuple[Field, ...]) -> dict:
+        return _path_tree((f.path, "JSON" if f.kind == "number" else "VARCHAR") for f in fs)
 
     tree = tree_of(fields)
     if registrations:
         tree["registrations"] = [tree_of(REGISTRATION_FIELDS)]
-
-    def render(node) -> str:
-        if isinstance(node, str):
-            return f'"{node}"'
-        if isinstance(node, list):
-            return "[" + render(node[0]) + "]"
-        return "{" + ",".join(f'"{k}":{render(v)}' for k, v in node.items()) + "}"
-
-    return render(tree)
+    return _render_structure(tree)
 
 
 def _fast_number(leaf: str) -> str:
