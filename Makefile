@@ -65,7 +65,7 @@ test-spark: $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark tests/spark tests/test_daemon.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestration tests
+	$(BIN)/ruff check orchestration dashboard synthetic sandbox tests bench
 
 # The instance settings the project ships (run queue: one warehouse writer at a time), copied
 # into DAGSTER_HOME whenever the shipped file is newer; a replaced, different copy is kept as .bak.

@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "extract")
     args = parser.parse_args()
 
-    from orchestration.synthetic.generator import generate
+    from synthetic.generator import generate
 
     generated, out = args.work / "generated", args.work / "out"
     report = generated / "generation_report.json"

@@ -80,7 +80,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from orchestration.synthetic.generator import generate
+    from synthetic.generator import generate
 
     try:
         summary = generate(
@@ -105,7 +105,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _dashboard(args: argparse.Namespace) -> int:
     import os
 
-    from orchestration.dashboard.app import ALLOWED_HOSTS_ENV, allowed_hosts_from, serve
+    from dashboard.app import ALLOWED_HOSTS_ENV, allowed_hosts_from, serve
 
     serve(
         args.warehouse,

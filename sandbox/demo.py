@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=settings.PROJECT_ROOT / "data" / "demo")
     args = parser.parse_args(argv)
 
-    from orchestration.synthetic.generator import generate
+    from synthetic.generator import generate
 
     out = args.out.resolve()
     generated, raw = out / "generated", out / "raw"

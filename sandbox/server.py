@@ -25,7 +25,7 @@ DEFAULT_DATA = dict(organizations=3, referrals=2_000, start=dt.date(2025, 11, 1)
 
 
 def default_landing_zone() -> Path:
-    from orchestration.synthetic.generator import generate
+    from synthetic.generator import generate
 
     out = Path(tempfile.mkdtemp(prefix="sandbox-data-"))
     generate(out, **DEFAULT_DATA)

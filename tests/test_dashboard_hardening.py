@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dashboard import app as dashboard_app
-from orchestration.dashboard.app import allowed_hosts_from, create_app
+from dashboard import app as dashboard_app
+from dashboard.app import allowed_hosts_from, create_app
 from orchestration.serving import publisher
 from tests.conftest import asgi_get
 

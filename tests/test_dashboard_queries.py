@@ -13,12 +13,12 @@ import jsonschema
 import pytest
 from pypdf import PdfReader
 
-from orchestration.dashboard import queries
-from orchestration.dashboard.app import create_app
-from orchestration.dashboard.charts import VEGA_LITE_VERSION
-from orchestration.dashboard.pdf import render_pdf
-from orchestration.dashboard.time_range import parse_range
-from orchestration.dashboard.view import build_dashboard, standard_window
+from dashboard import queries
+from dashboard.app import create_app
+from dashboard.charts import VEGA_LITE_VERSION
+from dashboard.pdf import render_pdf
+from dashboard.time_range import parse_range
+from dashboard.view import build_dashboard, standard_window
 from orchestration.serving import publisher
 from tests.conftest import asgi_get_bytes
 

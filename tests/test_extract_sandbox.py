@@ -18,7 +18,7 @@ from orchestration.defs.extract import materialize_extract
 from orchestration.extract.auth import TokenRequestFailed
 from orchestration.extract.extractor import extract
 from orchestration.extract.settings import ExtractSettings
-from orchestration.synthetic.generator import generate
+from synthetic.generator import generate
 from tests.extract_sandbox import CREDENTIALS, Sandbox
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ import pytest
 
 from orchestration.defs.extract import materialize_extract
 from orchestration.refresh import run_refresh
-from orchestration.synthetic.generator import generate
+from synthetic.generator import generate
 from tests.conftest import computed_marts
 from tests.extract_sandbox import Sandbox
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.synthetic.generator import generate
+from synthetic.generator import generate
 
 START = date(2025, 12, 1)
 DAY = timedelta(days=1)

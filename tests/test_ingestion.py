@@ -316,8 +316,8 @@ def test_sample_ingests_with_exactly_its_bad_records_quarantined():
 def test_every_generated_bad_record_rule_is_caught(tmp_path):
     """The generator cycles through its bad-record rules; ingestion quarantines each one exactly
     where the generator put it, and nothing else."""
-    from orchestration.synthetic.bad_records import BAD_RULES
-    from orchestration.synthetic.generator import generate
+    from synthetic.bad_records import BAD_RULES
+    from synthetic.generator import generate
 
     generate(tmp_path / "raw", organizations=1, referrals=300, start=D_START, days=56, seed=7,
              bad_records=len(BAD_RULES))

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from orchestration import faults, settings
-from orchestration.synthetic.generator import generate
+from synthetic.generator import generate
 from tests.conftest import computed_marts
 
 pytestmark = pytest.mark.e2e

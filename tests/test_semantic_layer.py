@@ -24,10 +24,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dashboard import queries
+from dashboard.view import build_dashboard
+from dashboard.widget_catalog import WIDGETS
 from orchestration import settings
-from orchestration.dashboard import queries
-from orchestration.dashboard.view import build_dashboard
-from orchestration.dashboard.widget_catalog import WIDGETS
 from orchestration.semantic import metrics as semantic
 from orchestration.serving import publisher
 from tests.conftest import run_dbt

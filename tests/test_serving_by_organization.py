@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dashboard.app import create_app
+from dashboard.app import create_app
 from orchestration.serving import by_organization, publisher
 from tests.conftest import asgi_get
 

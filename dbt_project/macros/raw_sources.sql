@@ -4,7 +4,7 @@
     - DuckDB: the `raw` tables of the DuckDB warehouse file, written by Dagster ingestion
       (orchestration/ingestion/schema.py). Nothing to do.
     - Spark: ingestion mirrors those tables as Hive-style Parquet
-      (orchestration/ingestion/parquet_export.py): `<raw parquet dir>/<table>/snapshot_date=D/`
+      (orchestration/spark/parquet_export.py): `<raw parquet dir>/<table>/snapshot_date=D/`
       for the data tables, one file for the bookkeeping tables. This hook (on-run-start) registers
       them in the Spark catalog as external tables `raw.<table>` with the column types below and
       discovers their partitions, so the staging models read `source('raw', ...)` unchanged. The

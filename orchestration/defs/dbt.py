@@ -30,12 +30,13 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from orchestration import settings, spark_marts
+from orchestration import settings
 from orchestration.defs.dbt_project import dbt_code_fingerprint, dbt_project, ensure_manifest
 from orchestration.faults import pause_point
-from orchestration.ingestion import parquet_export
 from orchestration.ingestion.schema import ensure_raw_schema
 from orchestration.operations.dbt_metadata import column_metadata
+from orchestration.spark import marts as spark_marts
+from orchestration.spark import parquet_export
 from orchestration.stage_metrics import measure
 
 ensure_manifest()

@@ -26,8 +26,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import settings, spark_marts
-from orchestration.ingestion import landing, loader, parquet_export
+from orchestration import settings
+from orchestration.ingestion import landing, loader
+from orchestration.spark import marts as spark_marts
+from orchestration.spark import parquet_export
 from tests.spark.mart_parity import Table, compare
 
 pytestmark = pytest.mark.spark
@@ -75,7 +77,7 @@ class Workspace:
         started = time.monotonic()
         result = subprocess.run(
             [
-                sys.executable, "-m", "orchestration.dbt_cli", *args,
+                sys.executable, "-m", "orchestration.spark.dbt_cli", *args,
                 "--target", target,
                 "--project-dir", str(settings.DBT_PROJECT_DIR),
                 "--profiles-dir", str(settings.DBT_PROJECT_DIR),
@@ -282,7 +284,7 @@ def test_spark_reads_the_raw_layer_duckdb_wrote(builds, spark_tables):
 def test_spark_build_used_ansi_mode_utc_and_insert_overwrite(builds, spark_tables):
     log = builds.logs["spark build 2"]
     assert "spark.sql.ansi.enabled=true" in log, (
-        "ANSI mode was off: run dbt via orchestration.dbt_cli"
+        "ANSI mode was off: run dbt via orchestration.spark.dbt_cli"
     )
     assert "timeZone=UTC" in log
     compiled = builds.root / "target-spark" / "run" / "referral_insights" / "models"
@@ -293,7 +295,7 @@ def test_spark_build_used_ansi_mode_utc_and_insert_overwrite(builds, spark_table
 
 
 def test_spark_tables_land_in_duckdb_as_built_there(builds, tmp_path):
-    """What Dagster does after a local Spark build (orchestration/spark_marts.py): the Spark
+    """What Dagster does after a local Spark build (orchestration/spark/marts.py): the Spark
     intermediate and mart tables, copied into a DuckDB file, have the DuckDB build's columns,
     column order, types and rows."""
     columns = spark_marts.declared_columns(builds.root / "target-duckdb" / "manifest.json")

@@ -14,7 +14,7 @@ from functools import cache
 
 import altair as alt
 
-from orchestration.dashboard import formatting
+from dashboard import formatting
 
 # The Vega-Lite line of Altair's specs, used by the page's bundle and the PDF's renderer alike.
 VEGA_LITE_VERSION = "6.4"

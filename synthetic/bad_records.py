@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 import orjson
 
-from orchestration.synthetic.organizations import Organization
-from orchestration.synthetic.timeline import guid, guid_halves, stream
-from orchestration.synthetic.traffic import TrafficRow
+from synthetic.organizations import Organization
+from synthetic.timeline import guid, guid_halves, stream
+from synthetic.traffic import TrafficRow
 
 
 @dataclass(frozen=True)

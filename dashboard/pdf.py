@@ -12,8 +12,8 @@ import vl_convert
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from orchestration.dashboard.charts import VEGA_LITE_VERSION, fixed_width
-from orchestration.dashboard.view import Dashboard, Table, WidgetView
+from dashboard.charts import VEGA_LITE_VERSION, fixed_width
+from dashboard.view import Dashboard, Table, WidgetView
 
 CHART_WIDTH_PX = 620
 CHART_WIDTH_MM = 170

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 
 from orchestration import contract
-from orchestration.synthetic.catalog import (
+from synthetic.catalog import (
     AMOUNT_STEP,
     CALLS_TO_ACTION,
     CITIES,
@@ -36,8 +36,8 @@ from orchestration.synthetic.catalog import (
     UTC_OFFSETS_MINUTES,
     WORKLOADS,
 )
-from orchestration.synthetic.organizations import MSFT_ID, MSFT_NAME, Organization, org_weights
-from orchestration.synthetic.timeline import (
+from synthetic.organizations import MSFT_ID, MSFT_NAME, Organization, org_weights
+from synthetic.timeline import (
     DAY,
     HOUR,
     NEVER,

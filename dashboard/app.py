@@ -24,9 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from orchestration.dashboard.charts import VEGA_LITE_VERSION
-from orchestration.dashboard.time_range import STANDARD_RANGES
-from orchestration.dashboard.view import (
+from dashboard.charts import VEGA_LITE_VERSION
+from dashboard.time_range import STANDARD_RANGES
+from dashboard.view import (
     Dashboard,
     DashboardUnavailable,
     UnknownOrganization,
@@ -169,7 +169,7 @@ def create_app(
         return response
 
     def report(request: Request) -> Response:
-        from orchestration.dashboard.pdf import render_pdf, report_file_name
+        from dashboard.pdf import render_pdf, report_file_name
 
         dashboard = load(request)
         if isinstance(dashboard, Response):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.dashboard import charts, formatting, queries
-from orchestration.dashboard import widget_catalog as catalog
-from orchestration.dashboard.time_range import RangeChoice, parse_range
-from orchestration.dashboard.widget_catalog import SUMMARY, WidgetSpec
+from dashboard import charts, formatting, queries
+from dashboard import widget_catalog as catalog
+from dashboard.time_range import RangeChoice, parse_range
+from dashboard.widget_catalog import SUMMARY, WidgetSpec
 
 QRP_ALL_COUNTRIES = "ALL"
 # Trend points are calendar months; the range rarely starts on the 1st.

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 
 from orchestration.contract import CO_SELL_STATUSES, PUBLISH_STATUSES
-from orchestration.synthetic.catalog import PRODUCTS, SOLUTION_ID_SUFFIX
-from orchestration.synthetic.organizations import Organization
-from orchestration.synthetic.timeline import DAY, Timeline, stream
+from synthetic.catalog import PRODUCTS, SOLUTION_ID_SUFFIX
+from synthetic.organizations import Organization
+from synthetic.timeline import DAY, Timeline, stream
 
 LIVE, DRAFT, DELISTED = PUBLISH_STATUSES
 IN_MARKET, CO_SELL_READY, AZURE_IP = CO_SELL_STATUSES

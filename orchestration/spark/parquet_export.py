@@ -250,7 +250,7 @@ def _export_whole(con, fs, folder: str, table: str) -> bool:
 
 
 def main() -> None:
-    """`python -m orchestration.ingestion.parquet_export`: export the warehouse now (e.g. after
+    """`python -m orchestration.spark.parquet_export`: export the warehouse now (e.g. after
     switching an existing DuckDB warehouse to the Spark target)."""
     logging.basicConfig(level=logging.INFO)
     summary = export_warehouse()

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestration.synthetic.solutions import DELISTED, LIVE, Solution
-from orchestration.synthetic.timeline import DAY, Timeline, stream
+from synthetic.solutions import DELISTED, LIVE, Solution
+from synthetic.timeline import DAY, Timeline, stream
 
 HEADER = "date,organizationId,offerId,pageViews,ctaClicks"
 RESTATE_EVERY = 4  # every 4th file restates a few rows of the previous file's days

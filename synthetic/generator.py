@@ -25,24 +25,24 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
-from orchestration.synthetic.bad_records import (
+from synthetic.bad_records import (
     BadRecord,
     bad_referral_line,
     bad_solution_line,
     bad_traffic_line,
     plan_bad_records,
 )
-from orchestration.synthetic.organizations import Organization, make_organizations
-from orchestration.synthetic.referrals import (
+from synthetic.organizations import Organization, make_organizations
+from synthetic.referrals import (
     ReferralPlan,
     ReferralRenderer,
     change_buckets,
     pick_reemits,
     plan_referrals,
 )
-from orchestration.synthetic.solutions import Solution, plan_solutions
-from orchestration.synthetic.timeline import Timeline, guid, stream
-from orchestration.synthetic.traffic import HEADER, TrafficRow, plan_traffic, traffic_rows
+from synthetic.solutions import Solution, plan_solutions
+from synthetic.timeline import Timeline, guid, stream
+from synthetic.traffic import HEADER, TrafficRow, plan_traffic, traffic_rows
 
 REFERRALS, SOLUTIONS, TRAFFIC = "referrals", "solutions", "marketplace_traffic"
 MANIFEST_NAME = "generation_report.json"
@@ -378,7 +378,7 @@ def _write_manifest(
         if restated
     ]
     manifest = {
-        "generator": "orchestration.synthetic.generator",
+        "generator": "synthetic.generator",
         "parameters": parameters,
         "summary": summary.to_dict(),
         "organizations": [{"id": org.id, "name": org.name} for org in landing.orgs],

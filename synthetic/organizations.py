@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestration.synthetic.catalog import PARTNER_NAMES, THIRD_PARTY_PARTNERS
-from orchestration.synthetic.timeline import guid, guid_halves, stream
+from synthetic.catalog import PARTNER_NAMES, THIRD_PARTY_PARTNERS
+from synthetic.timeline import guid, guid_halves, stream
 
 MSFT_ID = "msft"
 MSFT_NAME = "Microsoft"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.dashboard.widget_catalog import WIDGETS
+from dashboard.widget_catalog import WIDGETS
 from orchestration.semantic import metrics as semantic
 
 # --- connection and what is published ----------------------------------------------------------

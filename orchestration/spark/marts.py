@@ -10,7 +10,7 @@ YAML (Spark stores partition columns last). Spark's bookkeeping files (`_SUCCESS
 Parquet and are not read. Staging models are views: nothing to copy.
 
 On a cluster target the Spark warehouse is the cluster's (often object storage), so this copy is
-not done there (see README "Running on Spark").
+not done there (docs/spark.md).
 """
 
 from __future__ import annotations
