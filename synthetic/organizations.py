@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orchestration import contract
 from synthetic.catalog import PARTNER_NAMES, THIRD_PARTY_PARTNERS
 from synthetic.timeline import guid, guid_halves, stream
 
-MSFT_ID = "msft"
+MSFT_ID = contract.MICROSOFT_ORGANIZATION_ID
 MSFT_NAME = "Microsoft"
 
 

@@ -32,7 +32,6 @@ from orchestration.quality.widgets import WIDGETS
 log = logging.getLogger(__name__)
 
 STATE_TABLE = "ops.alert_state"
-ALERTABLE_FILE_STATUSES = ("failed", "waiting")
 
 
 @dataclass(frozen=True)
