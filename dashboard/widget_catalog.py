@@ -1,11 +1,18 @@
-"""The nine widgets of the Referrals overview page (marts.md), in page order: what each shows and
-which published marts it reads."""
+"""The nine widgets of the Referrals overview page (marts.md), in page order: how each is shown.
+
+What a widget *is* — its name, its mart, the mart's grain and the landing-zone sources that feed
+it — is defined once, in the mart's dbt `config.meta` (`orchestration.quality.widgets`); which marts
+it reads is its dbt exposure. This catalog names each card's mart and adds only what the page
+needs besides: a short description, whether the time range applies, the headline numbers and a
+note. tests/test_widget_definitions.py keeps the three (meta, exposures, this catalog) in step.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from orchestration import contract
+from orchestration.quality.widgets import WIDGETS_BY_MART
 
 SUMMARY = "mart_overview_summary"
 
@@ -21,14 +28,19 @@ class HeadlineMetric:
 @dataclass(frozen=True)
 class WidgetSpec:
     key: str
-    title: str
-    description: str
+    """The card's id on the page (HTML ids, chart names, PDF)."""
     mart: str
-    """The mart the widget's own numbers come from."""
+    """The mart the widget's own numbers come from; its dbt `meta` defines the widget."""
+    description: str
     time_bound: bool
     headline: tuple[HeadlineMetric, ...] = ()
     """Headline numbers: from the summary for a standard range, else summed from `mart`."""
     note: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The widget's name, as its mart's dbt `meta` (`widget`) gives it."""
+        return WIDGETS_BY_MART[self.mart].name
 
 
 def _count(metric: str, label: str) -> HeadlineMetric:
@@ -38,17 +50,15 @@ def _count(metric: str, label: str) -> HeadlineMetric:
 WIDGETS: tuple[WidgetSpec, ...] = (
     WidgetSpec(
         "solutions_outlook",
-        "Solutions outlook",
-        "Published solutions by co-sell eligibility.",
         "mart_solutions_outlook",
+        "Published solutions by co-sell eligibility.",
         time_bound=False,
         note="Azure IP co-sell incentive solutions are not counted again as co-sell ready.",
     ),
     WidgetSpec(
         "referrals",
-        "Referrals",
-        "All referrals created, accepted and marked as won.",
         "mart_referrals_daily",
+        "All referrals created, accepted and marked as won.",
         time_bound=True,
         headline=(
             _count("referrals_total", "Total"),
@@ -58,9 +68,8 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     ),
     WidgetSpec(
         "cosell",
-        "Co-sell opportunities",
-        "Inbound and outbound co-sell deals, accepted by you or by Microsoft, and won.",
         "mart_cosell_daily",
+        "Inbound and outbound co-sell deals, accepted by you or by Microsoft, and won.",
         time_bound=True,
         headline=(
             _count("cosell_inbound", "Inbound"),
@@ -75,9 +84,8 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     ),
     WidgetSpec(
         "leads",
-        "Leads",
-        "Marketplace profile traffic and the leads received, accepted and won.",
         "mart_leads_daily",
+        "Marketplace profile traffic and the leads received, accepted and won.",
         time_bound=True,
         headline=(
             _count("leads_page_views", "Page views"),
@@ -91,39 +99,34 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     ),
     WidgetSpec(
         "referral_distribution",
-        "Referral distribution",
-        "Referrals by their current status, per referral type (a current count, not a funnel).",
         "mart_referral_distribution",
+        "Referrals by their current status, per referral type (a current count, not a funnel).",
         time_bound=False,
     ),
     WidgetSpec(
         "qrp",
-        "QRP performance",
-        "Monthly Qualified Referral Program KPIs by creation month, coloured by goal status.",
         "mart_qrp_monthly_kpis",
+        "Monthly Qualified Referral Program KPIs by creation month, coloured by goal status.",
         time_bound=False,
         note="A month's close and win rates are recomputed at every refresh from the referrals' "
         "current states.",
     ),
     WidgetSpec(
         "acceptance_time",
-        "Referral acceptance time",
-        "How long inbound co-sell referrals and leads waited to be accepted (by acceptance date).",
         "mart_acceptance_time_distribution",
+        "How long inbound co-sell referrals and leads waited to be accepted (by acceptance date).",
         time_bound=True,
     ),
     WidgetSpec(
         "win_time",
-        "Referral win time",
-        "How long won referrals took from creation to won (by won date).",
         "mart_win_time_distribution",
+        "How long won referrals took from creation to won (by won date).",
         time_bound=True,
     ),
     WidgetSpec(
         "revenue",
-        "Revenue",
-        "Won deal value split between leads and co-sell, and IP co-sell approved value.",
         "mart_revenue_daily",
+        "Won deal value split between leads and co-sell, and IP co-sell approved value.",
         time_bound=True,
         headline=(
             HeadlineMetric("revenue_won_usd", "Won value", "usd"),
@@ -132,8 +135,6 @@ WIDGETS: tuple[WidgetSpec, ...] = (
         note="USD, converted at the month of the event.",
     ),
 )
-
-WIDGETS_BY_KEY = {w.key: w for w in WIDGETS}
 
 REFERRAL_CATEGORIES = {
     "cosell_inbound": "Co-sell inbound",

@@ -22,16 +22,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dashboard import widget_catalog as catalog
 from tests.dashboard_load_timing import VIEWPORT, launch, measure, wait_for_charts
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
-WIDGETS = (
-    "solutions_outlook", "referrals", "cosell", "leads", "referral_distribution", "qrp",
-    "acceptance_time", "win_time", "revenue",
-)  # fmt: skip
+WIDGETS = tuple(card.key for card in catalog.WIDGETS)  # the nine cards of the page
 # marts.md's bucket lists: a bucket without referrals shows 0
 ACCEPTANCE_BUCKETS = ("< 1 day", "1-3 days", "3-7 days", "7-14 days", "14+ days")
 WIN_TIME_BUCKETS = (
@@ -310,6 +308,7 @@ def test_default_view_shows_the_marts_numbers(server, browser, page, marts, tmp_
     assert header.text_content() == organization_name(marts, org) != org
     assert org in header.get_attribute("title")
     assert page.text_content("[data-testid=range-label]") == f"Last 3 months: {start} to {end}"
+    assert page.locator("section[data-widget]").count() == len(WIDGETS) == 9
     for widget in WIDGETS:
         section = page.locator(f"[data-widget={widget}]")
         assert section.is_visible()

@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from orchestration import settings
+from tests.widget_exposures import read_exposures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,21 +105,17 @@ def test_jobs_schedule_and_sensor(defs):
     assert defs.resolve_sensor_def("landed_files_sensor") is not None
 
 
-WIDGETS = {
-    "widget_solutions_outlook": ["mart_solutions_outlook"],
-    "widget_referrals": ["mart_referrals_daily", "mart_overview_summary"],
-    "widget_cosell_opportunities": ["mart_cosell_daily", "mart_overview_summary"],
-    "widget_leads": ["mart_leads_daily", "mart_overview_summary"],
-    "widget_referral_distribution": ["mart_referral_distribution"],
-    "widget_qrp_performance": ["mart_qrp_monthly_kpis", "mart_qrp_kpi_history"],
-    "widget_acceptance_time": ["mart_acceptance_time_distribution"],
-    "widget_win_time": ["mart_win_time_distribution"],
-    "widget_revenue": ["mart_revenue_daily", "mart_overview_summary"],
-}
+# The widgets and the marts each reads, as their dbt exposures define them (checked against the
+# marts' meta and the dashboard's catalog in tests/test_widget_definitions.py).
+WIDGETS = {e.name: e.marts for e in read_exposures()}
 
 
 def test_each_widget_reads_its_marts_and_reaches_back_to_raw(defs):
     graph = _graph(defs)
+    assert len(WIDGETS) == 9
+    assert {k.path[-1] for k in graph.get_all_asset_keys() if k.path[0] == "dashboard"} == set(
+        WIDGETS
+    )
     for widget, marts in WIDGETS.items():
         key = dg.AssetKey(["dashboard", widget])
         parents = {k.path[-1] for k in graph.get(key).parent_keys}

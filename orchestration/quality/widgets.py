@@ -34,7 +34,8 @@ class Widget:
 
 # Defined once, in the marts' dbt YAML (`config.meta`: widget, feeding_sources, grain), in the
 # dashboard's order; read from that file (what dbt's manifest is built from) so that importing
-# this module never needs a dbt parse.
+# this module never needs a dbt parse. The quality step, status, alerts and the dashboard's cards
+# (dashboard/widget_catalog.py, titles) all read it from here.
 MARTS_YML = (
     settings.DBT_PROJECT_DIR / "models" / "marts" / "referrals_overview" / "_referrals_overview__models.yml"
 )
