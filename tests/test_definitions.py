@@ -78,6 +78,28 @@ def test_each_raw_source_reaches_the_marts_it_feeds(defs, source):
         assert raw_key in _upstream(graph, mart_key), f"{source} does not reach {mart}"
 
 
+# The raw table of each landing-zone source (orchestration/quality/widgets.py SOURCES).
+RAW_TABLE_OF_SOURCE = {
+    "referrals": "referral_snapshots",
+    "solutions": "solution_snapshots",
+    "marketplace_traffic": "marketplace_traffic",
+}
+
+
+def test_each_widget_is_fed_by_the_sources_its_meta_names(defs):
+    """The `feeding_sources` of each mart's dbt meta are true of the lineage."""
+    from orchestration.quality.widgets import WIDGETS as MART_WIDGETS
+
+    graph = _graph(defs)
+    assert set(RAW_TABLE_OF_SOURCE) == {s for w in MART_WIDGETS for s in w.sources}
+    for widget in MART_WIDGETS:
+        mart_key = next(k for k in graph.get_all_asset_keys() if k.path[-1] == widget.mart)
+        upstream = _upstream(graph, mart_key)
+        for source in widget.sources:
+            raw_key = dg.AssetKey(["raw", RAW_TABLE_OF_SOURCE[source]])
+            assert raw_key in upstream, f"{source} does not feed {widget.mart}"
+
+
 def test_groups_owners_and_descriptions(defs):
     graph = _graph(defs)
     groups = {}
