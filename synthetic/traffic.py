@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orchestration.contract import TRAFFIC_COLUMNS
 from synthetic.solutions import DELISTED, LIVE, Solution
 from synthetic.timeline import DAY, Timeline, stream
 
-HEADER = "date,organizationId,offerId,pageViews,ctaClicks"
+HEADER = ",".join(TRAFFIC_COLUMNS)
 RESTATE_EVERY = 4  # every 4th file restates a few rows of the previous file's days
 RESTATED_ROWS = 2
 WEEKDAY_FACTOR = np.array([1.0, 1.05, 1.05, 1.0, 0.9, 0.55, 0.5])  # Monday first

@@ -24,6 +24,7 @@ import orjson
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import Response
 
+from orchestration.contract import TRAFFIC_COLUMNS
 from orchestration.extract import watermarks
 from orchestration.extract.auth import EntraClientCredentials, EntraRefreshToken
 from orchestration.extract.http import RequestStats, RetryingSession, RetryPolicy
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 Connect = Callable[[], AbstractContextManager]
 PROGRESS_EVERY_PAGES = 100
-TRAFFIC_HEADER = "date,organizationId,offerId,pageViews,ctaClicks"
+TRAFFIC_HEADER = ",".join(TRAFFIC_COLUMNS)
 
 
 class ExtractNotConfigured(RuntimeError):
