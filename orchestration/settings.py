@@ -34,6 +34,8 @@ DUCKDB_SPILL_DIR_ENV = "REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR"
 RAW_PARQUET_DIR_ENV = "REFERRAL_INSIGHTS_RAW_PARQUET_DIR"
 SPARK_DIR_ENV = "REFERRAL_INSIGHTS_SPARK_DIR"
 SPARK_RAW_LOCATION_ENV = "REFERRAL_INSIGHTS_SPARK_RAW_LOCATION"
+# Per-organization serving databases (docs/serving.md): all, none, or a comma-separated id list.
+ORGANIZATION_DATABASES_ENV = "REFERRAL_INSIGHTS_ORGANIZATION_DATABASES"
 
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse" / "referral_insights.duckdb"
@@ -47,6 +49,7 @@ _ENV_FIELDS = {
     "raw_parquet_dir": RAW_PARQUET_DIR_ENV,
     "spark_dir": SPARK_DIR_ENV,
     "spark_raw_location": SPARK_RAW_LOCATION_ENV,
+    "organization_databases": ORGANIZATION_DATABASES_ENV,
 }
 
 
@@ -83,6 +86,12 @@ class Settings(BaseModel):
     spark_dir: Path | None = Field(
         None,
         description="Local Spark session's warehouse and metastore. Default: beside the warehouse.",
+    )
+
+    organization_databases: str = Field(
+        "all",
+        description="Which organizations get a serving DuckDB file at publish: `all`, `none`, or "
+        "a comma-separated list of organization ids (their Parquet folders are always written).",
     )
 
     @classmethod

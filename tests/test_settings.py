@@ -38,6 +38,7 @@ def test_every_variable_is_read_and_relative_paths_become_absolute(tmp_path, mon
             settings.RAW_PARQUET_DIR_ENV: "pq",
             settings.SPARK_DIR_ENV: "sp",
             settings.SPARK_RAW_LOCATION_ENV: "s3a://bucket/raw_parquet",
+            settings.ORGANIZATION_DATABASES_ENV: "org-a,org-b",
             "REFERRAL_INSIGHTS_UNRELATED": "ignored",
         }
     )
@@ -46,6 +47,7 @@ def test_every_variable_is_read_and_relative_paths_become_absolute(tmp_path, mon
     assert config.spark_target
     assert config.duckdb_memory_limit == "700MB"
     assert config.duckdb_spill_dir == tmp_path / "spill"
+    assert config.organization_databases == "org-a,org-b"
     assert config.dbt_vars() == {
         "warehouse_path": str(tmp_path / "wh" / "w.duckdb"),
         "duckdb_memory_limit": "700MB",
