@@ -5,20 +5,17 @@ whether the code changed since."""
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from orchestration import settings
 
-
-def code_fingerprint(root: Path, globs: Iterable[tuple[str, str]]) -> str:
+def code_fingerprint(root: Path, globs: Iterable[tuple[str, str]], dbt_target: str) -> str:
     """sha256 of the dbt target and, in order, of every file matched by each (folder, pattern)
     under `root`: its path relative to `root`, then its bytes. Files under an `uncommitted`
     folder (Great Expectations' scratch space) are left out."""
     digest = hashlib.sha256()
     # the dbt target is part of it (issue 7): switching DuckDB <-> Spark must rebuild
-    digest.update(os.environ.get(settings.DBT_TARGET_ENV, "duckdb").encode())
+    digest.update(dbt_target.encode())
     for folder, pattern in globs:
         for path in sorted((root / folder).glob(pattern)):
             if path.is_file() and "uncommitted" not in path.parts:

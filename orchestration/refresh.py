@@ -70,8 +70,6 @@ def run_refresh(
     full_refresh: bool = False,
 ) -> RefreshSummary:
     raw_dir, warehouse = raw_dir.resolve(), warehouse_file.prepare(warehouse)
-    os.environ[settings.RAW_DIR_ENV] = str(raw_dir)
-    os.environ[settings.WAREHOUSE_ENV] = str(warehouse)
     try:
         # Two refreshes at once would fight over the DuckDB write lock: the second one leaves.
         # Runs launched by Dagster take the same lock (the `warehouse` resource) but wait for it;
@@ -146,7 +144,14 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
     from orchestration.definitions import defs
     from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
 
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_config: dict = {
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+        # this refresh's paths, as resource config (the environment is never written)
+        "resources": {
+            "warehouse": {"config": {"database": str(warehouse)}},
+            "landing_zone": {"config": {"raw_dir": str(raw_dir)}},
+        },
+    }
     if changed:
         job_name, tags = "refresh", partition_range_tags([f.snapshot_date for f in changed])
         run_config |= ONLY_CHANGED_RUN_CONFIG
@@ -182,7 +187,7 @@ _CODE_GLOBS = (
 
 
 def code_fingerprint() -> str:
-    return fingerprint_of(settings.PROJECT_ROOT, _CODE_GLOBS)
+    return fingerprint_of(settings.PROJECT_ROOT, _CODE_GLOBS, settings.load().dbt_target)
 
 
 def _ensure_state_table(con) -> None:

@@ -1,10 +1,19 @@
-"""Where things live. Paths come from the environment (the CLI flags set the same variables),
-so the UI, the schedule, the sensor and the CLI all resolve them the same way."""
+"""The pipeline's settings: one object, read from the environment in one place.
+
+`Settings.from_env()` is the only reader of the pipeline's `REFERRAL_INSIGHTS_*` variables (the
+alert channels and the Partner Center API have their own Dagster resources, configured with
+`EnvVar`). Nothing writes the environment at run time: the CLI resolves the paths once and hands
+them to the Dagster run as resource config; the dbt step hands them to dbt as `--vars`
+(`Settings.dbt_vars`), which profiles.yml and the macros read.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -14,32 +23,37 @@ RAW_DIR_ENV = "REFERRAL_INSIGHTS_RAW_DIR"
 WAREHOUSE_ENV = "REFERRAL_INSIGHTS_WAREHOUSE"
 # the dbt target (profiles.yml output) the refresh builds with; profiles.yml reads it too
 DBT_TARGET_ENV = "REFERRAL_INSIGHTS_DBT_TARGET"
+# DuckDB's memory limit and spill folder (issue 12): memory stays bounded at any input size, the
+# excess spills to disk (DuckDB's default, <warehouse>.tmp beside the file, unless the spill dir
+# says otherwise). The limit defaults to a quarter of the machine's memory, at most 2.5 GiB, so
+# that a refresh's process tree (Dagster + dbt) stays within ~4 GB at 3M referrals; it applies to
+# ingestion and to dbt.
+DUCKDB_MEMORY_LIMIT_ENV = "REFERRAL_INSIGHTS_DUCKDB_MEMORY_LIMIT"
+DUCKDB_SPILL_DIR_ENV = "REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR"
+# Spark target only (docs/spark.md): the Parquet raw layer and the local session's folder.
+RAW_PARQUET_DIR_ENV = "REFERRAL_INSIGHTS_RAW_PARQUET_DIR"
+SPARK_DIR_ENV = "REFERRAL_INSIGHTS_SPARK_DIR"
+SPARK_RAW_LOCATION_ENV = "REFERRAL_INSIGHTS_SPARK_RAW_LOCATION"
+# Per-organization serving databases (docs/serving.md): all, none, or a comma-separated id list.
+ORGANIZATION_DATABASES_ENV = "REFERRAL_INSIGHTS_ORGANIZATION_DATABASES"
+
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse" / "referral_insights.duckdb"
 
-
-def raw_dir() -> Path:
-    return Path(os.environ.get(RAW_DIR_ENV) or DEFAULT_RAW_DIR).resolve()
-
-
-def warehouse_path() -> Path:
-    """Absolute: dbt runs with the dbt project as working directory."""
-    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).resolve()
-
-
-# DuckDB's memory limit and spill folder (issue 12): memory stays bounded at any input size, the
-# excess spills to disk under the warehouse folder (DuckDB's default, <warehouse>.tmp beside the
-# file, unless REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR says otherwise). The limit defaults to a quarter
-# of the machine's memory, at most 2.5 GiB, so that a refresh's process tree (Dagster + dbt) stays
-# within ~4 GB at 3M referrals; it applies to ingestion and to dbt.
-DUCKDB_MEMORY_LIMIT_ENV = "REFERRAL_INSIGHTS_DUCKDB_MEMORY_LIMIT"
-DUCKDB_SPILL_DIR_ENV = "REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR"
+_ENV_FIELDS = {
+    "raw_dir": RAW_DIR_ENV,
+    "warehouse": WAREHOUSE_ENV,
+    "dbt_target": DBT_TARGET_ENV,
+    "duckdb_memory_limit": DUCKDB_MEMORY_LIMIT_ENV,
+    "duckdb_spill_dir": DUCKDB_SPILL_DIR_ENV,
+    "raw_parquet_dir": RAW_PARQUET_DIR_ENV,
+    "spark_dir": SPARK_DIR_ENV,
+    "spark_raw_location": SPARK_RAW_LOCATION_ENV,
+    "organization_databases": ORGANIZATION_DATABASES_ENV,
+}
 
 
-def duckdb_memory_limit() -> str:
-    configured = os.environ.get(DUCKDB_MEMORY_LIMIT_ENV)
-    if configured:
-        return configured
+def _default_memory_limit() -> str:
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -47,12 +61,108 @@ def duckdb_memory_limit() -> str:
     return f"{min(2560 * 2**20, total // 4) // 2**20}MB"
 
 
-def configure_duckdb(con) -> None:
+class Settings(BaseModel):
+    """Where the pipeline reads and writes, and how hard it may use the machine."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw_dir: Path = Field(DEFAULT_RAW_DIR, description="The landing zone.")
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="The DuckDB warehouse file.")
+    dbt_target: str = Field("duckdb", description="The profiles.yml output dbt builds with.")
+    duckdb_memory_limit: str = Field(
+        default_factory=_default_memory_limit, description="DuckDB's memory_limit, e.g. 2560MB."
+    )
+    duckdb_spill_dir: Path | None = Field(None, description="DuckDB's temp_directory.")
+    raw_parquet_dir: str | None = Field(
+        None,
+        description="Spark target: the Parquet raw layer (a local path or an s3://, gs://, "
+        "hdfs:// URI). Default: raw_parquet beside the warehouse.",
+    )
+    spark_raw_location: str | None = Field(
+        None,
+        description="Spark target: what the cluster calls the Parquet raw layer, when it differs "
+        "from where ingestion writes it (e.g. s3a://bucket/raw_parquet).",
+    )
+    spark_dir: Path | None = Field(
+        None,
+        description="Local Spark session's warehouse and metastore. Default: beside the warehouse.",
+    )
+
+    organization_databases: str = Field(
+        "all",
+        description="Which organizations get a serving DuckDB file at publish: `all`, `none`, or "
+        "a comma-separated list of organization ids (their Parquet folders are always written).",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values = {field: environ[name] for field, name in _ENV_FIELDS.items() if environ.get(name)}
+        return cls(**values).resolved()
+
+    def resolved(self) -> Settings:
+        """Absolute paths: dbt runs with the dbt project as working directory."""
+        raw_parquet = self.raw_parquet_dir
+        if raw_parquet and "://" not in raw_parquet:
+            raw_parquet = str(Path(raw_parquet).resolve())
+        return self.model_copy(
+            update={
+                "raw_dir": self.raw_dir.resolve(),
+                "warehouse": self.warehouse.resolve(),
+                "duckdb_spill_dir": self.duckdb_spill_dir and self.duckdb_spill_dir.resolve(),
+                "raw_parquet_dir": raw_parquet,
+                "spark_dir": self.spark_dir and self.spark_dir.resolve(),
+            }
+        )
+
+    def for_warehouse(self, warehouse: Path) -> Settings:
+        """The same settings for another warehouse file (a run's resource config)."""
+        return self.model_copy(update={"warehouse": Path(warehouse).resolve()})
+
+    @property
+    def spark_target(self) -> bool:
+        """True when dbt runs on Spark (target `spark`, or another `spark_*` output)."""
+        return self.dbt_target.startswith("spark")
+
+    @property
+    def raw_parquet_location(self) -> str:
+        return self.raw_parquet_dir or str(self.warehouse.parent / "raw_parquet")
+
+    @property
+    def spark_location(self) -> Path:
+        return self.spark_dir or self.warehouse.parent / "spark"
+
+    def dbt_vars(self) -> dict[str, str]:
+        """dbt's inputs (`dbt --vars`), read by profiles.yml and macros/raw_sources.sql. They are
+        the same for every build of one warehouse, so dbt's partial parsing stays valid (dbt
+        re-parses the whole project when a var changes)."""
+        return {
+            "warehouse_path": str(self.warehouse),
+            "duckdb_memory_limit": self.duckdb_memory_limit,
+            "spark_raw_location": self.spark_raw_location or self.raw_parquet_location,
+            "spark_dir": str(self.spark_location),
+        }
+
+
+def load() -> Settings:
+    """The settings of this process's environment (read when called, never at import)."""
+    return Settings.from_env()
+
+
+def raw_dir() -> Path:
+    return load().raw_dir
+
+
+def warehouse_path() -> Path:
+    return load().warehouse
+
+
+def configure_duckdb(con, config: Settings | None = None) -> None:
     """Apply the memory limit (and a configured spill folder) to a fresh DuckDB connection:
     instance-wide settings, set by statement so that every connection opens the file with the
     same configuration."""
-    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
-    spill = os.environ.get(DUCKDB_SPILL_DIR_ENV)
-    if spill:
-        Path(spill).mkdir(parents=True, exist_ok=True)
-        con.execute("set temp_directory = ?", [str(Path(spill).resolve())])
+    config = config or load()
+    con.execute(f"set memory_limit = '{config.duckdb_memory_limit}'")
+    if config.duckdb_spill_dir:
+        config.duckdb_spill_dir.mkdir(parents=True, exist_ok=True)
+        con.execute("set temp_directory = ?", [str(config.duckdb_spill_dir)])

@@ -14,6 +14,18 @@ import pytest
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _in_memory_dagster_instance():
+    """The suite's refreshes run on an in-memory Dagster instance. `make` exports DAGSTER_HOME
+    (so that `make run` shows its runs in `make ui`), but a SQLite run history writes and syncs
+    every event: half the time of a small refresh on this machine. Tests of the run history,
+    the daemon and retention set a DAGSTER_HOME of their own."""
+    saved = os.environ.pop("DAGSTER_HOME", None)
+    yield
+    if saved is not None:
+        os.environ["DAGSTER_HOME"] = saved
+
 GOOD_REFERRAL = {
     "id": "ref-1",
     "engagementId": "eng-1",

@@ -82,9 +82,8 @@ def weekly(tmp_path_factory, request):
     request.addfinalizer(sandbox.stop)
     raw, warehouse = tmp / "extracted", tmp / "extracted.duckdb"
     env = sandbox.env(page_size="7")
-    saved = {k: os.environ.get(k) for k in [*env, "DAGSTER_HOME"]}
-    os.environ.update(env | {"DAGSTER_HOME": str(tmp / "dagster_home")})
-    (tmp / "dagster_home").mkdir()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     results, killed = [], None
     try:
         for week, day in enumerate(SNAPSHOTS):

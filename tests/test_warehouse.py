@@ -3,6 +3,7 @@ by one writer at a time, and a missing file never taken for DuckDB's lock."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -88,18 +89,24 @@ def test_an_in_process_run_inside_the_cli_lock_does_not_deadlock(tmp_path):
 
 @pytest.mark.e2e  # a Dagster run in-process
 def test_the_resource_gives_dbt_the_absolute_warehouse_path(tmp_path, monkeypatch):
+    """dbt runs in dbt_project/: it gets the run's warehouse as an absolute path, in its --vars
+    (settings.Settings.dbt_vars), and the run writes nothing to the environment."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(settings.WAREHOUSE_ENV, "relative/wh.duckdb")
+    environ_before = dict(os.environ)
 
     @dg.asset
-    def seen_by_dbt(warehouse: Warehouse) -> str:  # noqa: ARG001 (set up for the run)
-        import os
+    def dbt_vars_of_the_run(warehouse: Warehouse) -> dict:
+        return settings.load().for_warehouse(warehouse.path).dbt_vars()
 
-        return os.environ[settings.WAREHOUSE_ENV]
-
-    result = dg.materialize([seen_by_dbt], resources={"warehouse": build_resources()["warehouse"]})
-    assert result.output_for_node("seen_by_dbt") == str(tmp_path / "relative" / "wh.duckdb")
+    result = dg.materialize(
+        [dbt_vars_of_the_run], resources={"warehouse": build_resources()["warehouse"]}
+    )
+    dbt_vars = result.output_for_node("dbt_vars_of_the_run")
+    assert dbt_vars["warehouse_path"] == str(tmp_path / "relative" / "wh.duckdb")
+    assert dbt_vars["spark_dir"] == str(tmp_path / "relative" / "spark")
     assert (tmp_path / "relative").is_dir()
+    assert dict(os.environ) == environ_before
 
 
 _HOLDER = """

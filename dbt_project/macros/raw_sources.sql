@@ -11,9 +11,10 @@
       tables are dropped and re-created on every run (dropping an external table leaves its
       files), so the catalog always matches the export and the DDL.
 
-    The raw parquet dir is REFERRAL_INSIGHTS_SPARK_RAW_LOCATION (what the cluster calls it, e.g.
-    s3a://bucket/raw_parquet), else REFERRAL_INSIGHTS_RAW_PARQUET_DIR (what ingestion writes to),
-    else `raw_parquet` next to the DuckDB warehouse file (REFERRAL_INSIGHTS_WAREHOUSE).
+    The raw parquet dir is var `spark_raw_location`, which the pipeline passes
+    (orchestration/settings.py: REFERRAL_INSIGHTS_SPARK_RAW_LOCATION, what the cluster calls it,
+    e.g. s3a://bucket/raw_parquet, else the dir ingestion writes to, by default `raw_parquet` next
+    to the DuckDB warehouse file); a hand-run dbt without vars reads the same variables.
 #}
 
 {% macro register_raw_sources() -%}
@@ -61,9 +62,7 @@
 
 {# The raw parquet dir as Spark sees it (see the header). #}
 {% macro raw_parquet_location() -%}
-    {%- set warehouse = env_var('REFERRAL_INSIGHTS_WAREHOUSE', '../data/warehouse/referral_insights.duckdb') -%}
-    {%- set default = (warehouse.rsplit('/', 1)[0] if '/' in warehouse else '.') ~ '/raw_parquet' -%}
-    {%- set location = env_var('REFERRAL_INSIGHTS_SPARK_RAW_LOCATION', env_var('REFERRAL_INSIGHTS_RAW_PARQUET_DIR', default)) -%}
+    {%- set location = var('spark_raw_location', env_var('REFERRAL_INSIGHTS_SPARK_RAW_LOCATION', env_var('REFERRAL_INSIGHTS_RAW_PARQUET_DIR', '../data/warehouse/raw_parquet'))) -%}
     {{ return(location.rstrip('/')) }}
 {%- endmacro %}
 
@@ -137,3 +136,4 @@
         ],
     }) }}
 {%- endmacro %}
+

@@ -4,17 +4,19 @@
     and a first observation that still exists. It fails when a landed file was replaced or a
     back-dated snapshot arrived and the build was not run with --full-refresh.
 
-    Scope. A full build checks every raw record. An incremental build checks the referral files
-    loaded since the previous successful build began (the orchestrator passes that time in
-    REFERRAL_INSIGHTS_DBT_LOADED_SINCE, orchestration/defs/dbt.py): their records must be versions
+    Scope. A full build (--full-refresh) checks every raw record. An incremental build on DuckDB
+    checks the referral files loaded since the previous successful build began (the time the
+    orchestrator recorded in ops.dbt_build_state, orchestration/defs/dbt.py; every record when
+    there is none, and always on Spark, which has no ops schema): their records must be versions
     first seen no later than their snapshot, and the versions first seen in them must still be
     there. Raw rows change only by loading a file, and the files loaded earlier passed this check
     in the build after their load, so an incremental build pays for the new files, not for the
     whole history (issue 6: the full check was the longest step on the build's critical path).
 #}
 
-{%- set loaded_since = env_var('REFERRAL_INSIGHTS_DBT_LOADED_SINCE', '') %}
+{%- set loaded_since = referral_insights.previous_build_started_at() if execute and not flags.FULL_REFRESH else none %}
 
+-- depends_on: {{ ref('stg_landing__ingested_files') }} (read by the incremental scope only)
 -- shown in Dagster as an asset check of int_referral_versions
 {{ config(meta={'dagster': {'ref': {'name': 'int_referral_versions'}}}) }}
 

@@ -84,11 +84,6 @@ INCREMENTAL_BUILD_EXCLUDES = (
 )
 
 
-# Read by tests/assert_referral_versions_in_sync_with_staging.sql: in an incremental build the
-# guard checks the files loaded since this time (the previous successful build's start).
-LOADED_SINCE_ENV = "REFERRAL_INSIGHTS_DBT_LOADED_SINCE"
-
-
 @dataclass(frozen=True)
 class BuildPlan:
     full_refresh_reasons: list[str]  # empty: an incremental build is sound
@@ -139,25 +134,28 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # The DuckDB file allows one writing process: no connection of ours stays open while the dbt
     # subprocess runs. started_at is on the clock of ingestion's ingested_at (UTC, naive).
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    code = dbt_code_fingerprint()
+    config = settings.load().for_warehouse(warehouse.path)
+    code = dbt_code_fingerprint(config.dbt_target)
     plan = _plan_build(warehouse, code)
     full_refresh = plan.full_refresh_reasons
-    if parquet_export.spark_target():
+    if config.spark_target:
         # Spark target (issue 7): dbt on Spark reads the raw layer as Parquet, so mirror the raw
         # tables first: after ingestion, and also in a transform-only run (e.g. the first one
         # after switching an existing warehouse to Spark). Only changed snapshot dates are written.
         with warehouse.get_connection() as con:
-            exported = parquet_export.export_raw_tables(con)
+            exported = parquet_export.export_raw_tables(con, config.raw_parquet_location)
         context.log.info(f"raw layer exported as Parquet to {exported.root}")
     # dbt.log at debug level costs ~0.7 s per build (issue 6); every event also reaches the
     # Dagster run log, so the file keeps warnings and errors only
+    # this run's warehouse, memory limit and Spark paths (profiles.yml, macros/raw_sources.sql)
     args = ["build", "--exclude-resource-type", "unit_test", "--log-level-file", "warn"]
+    args += ["--target", config.dbt_target, "--vars", json.dumps(config.dbt_vars())]
     if full_refresh:
+        # The versions guard (dbt_project/tests) then checks every raw record; an incremental
+        # build's guard checks the files loaded since plan.previous_build_started_at.
         context.log.info(f"full refresh: {'; '.join(full_refresh)}")
         args.append("--full-refresh")
-        os.environ.pop(LOADED_SINCE_ENV, None)  # the guard checks every raw record
     else:
-        os.environ[LOADED_SINCE_ENV] = plan.previous_build_started_at.isoformat(sep=" ")
         # What an incremental build leaves out, since it cannot have changed (issue 6: each
         # dbt node costs a refresh ~25 ms, and these re-scanned every raw record each week):
         # - the staging layer's generic tests: staging views only rename and cast raw rows; the
@@ -168,8 +166,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # A partial build (assets picked in the UI) builds and tests what was picked.
         if not context.is_subset:
             args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
-    # profiles.yml reads DuckDB's memory limit from this (settings.py)
-    os.environ.setdefault(settings.DUCKDB_MEMORY_LIMIT_ENV, settings.duckdb_memory_limit())
     invocation = dbt.cli(args, context=context)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for
@@ -186,12 +182,12 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                 events.append(event)
                 pause_point("dbt")  # dbt is running: some models built, others not yet
     finally:
-        if parquet_export.dbt_target() == "spark":
+        if config.dbt_target == "spark":
             # Local Spark session (issue 7): quality, publish and the dashboard read the marts
             # from DuckDB, so land the tables this build materialized there.
-            _land_spark_tables(context, warehouse, events)
+            _land_spark_tables(context, warehouse, events, config.spark_location)
         yield from _with_row_counts(
-            context, warehouse, events, metrics.as_metadata(), invocation.target_path
+            context, warehouse, events, metrics.as_metadata(), invocation.target_path, config
         )
     _keep_partial_parse(invocation.target_path)
     if not context.is_subset:
@@ -214,7 +210,12 @@ def _keep_partial_parse(invocation_target: Path) -> None:
 
 
 def _with_row_counts(
-    context, warehouse: DuckDBResource, events: list, run_metadata: dict, target_path: Path
+    context,
+    warehouse: DuckDBResource,
+    events: list,
+    run_metadata: dict,
+    target_path: Path,
+    config: settings.Settings,
 ):
     """Row counts, column types and column lineage (issue 15) on each built model's output,
     read after dbt exited (one DuckDB connection, no contention with the dbt process)."""
@@ -225,10 +226,10 @@ def _with_row_counts(
     }
     counts: dict[str, int] = {}
     columns: dict[str, dict] = {}
-    if parquet_export.spark_target():
+    if config.spark_target:
         # Spark (issue 7): count only the tables landed in DuckDB from the local session (other
         # DuckDB tables, if any, are left from an earlier DuckDB build)
-        landed = parquet_export.dbt_target() == "spark"
+        landed = config.dbt_target == "spark"
         outputs = {
             k: v for k, v in outputs.items() if landed and v.path[0] in spark_marts.LANDED_SCHEMAS
         }
@@ -247,7 +248,7 @@ def _with_row_counts(
                     counts[output_name] = con.execute(
                         f"select count(*) from {relation}"
                     ).fetchall()[0][0]
-            if not parquet_export.spark_target():
+            if not config.spark_target:
                 started = time.perf_counter()
                 try:
                     columns = column_metadata(
@@ -281,7 +282,9 @@ def _unique_ids(events: list, outputs: Mapping) -> dict[str, str]:
     return ids
 
 
-def _land_spark_tables(context, warehouse: DuckDBResource, events: list) -> None:
+def _land_spark_tables(
+    context, warehouse: DuckDBResource, events: list, spark_dir: Path
+) -> None:
     built = {
         tuple(context.asset_key_for_output(e.output_name).path)
         for e in events
@@ -291,7 +294,7 @@ def _land_spark_tables(context, warehouse: DuckDBResource, events: list) -> None
     tables = {key: cols for key, cols in columns.items() if key in built}
     if tables:
         with warehouse.get_connection() as con:
-            counts = spark_marts.land_tables(con, tables)
+            counts = spark_marts.land_tables(con, tables, spark_dir)
         context.log.info(f"{len(counts)} Spark tables landed in DuckDB")
 
 

@@ -75,8 +75,8 @@ def ensure_manifest() -> Path:
 _BUILD_INPUTS = (("", "dbt_project.yml"), ("models", "**/*"), ("macros", "**/*"), ("seeds", "**/*"))
 
 
-def dbt_code_fingerprint() -> str:
+def dbt_code_fingerprint(dbt_target: str) -> str:
     """A digest of the dbt code the tables are built from. The incremental models cannot see a
     change of their own SQL: a build with another fingerprint than the last one runs
     `--full-refresh` (defs/dbt.py)."""
-    return code_fingerprint(Path(dbt_project.project_dir), _BUILD_INPUTS)
+    return code_fingerprint(Path(dbt_project.project_dir), _BUILD_INPUTS, dbt_target)

@@ -4,12 +4,12 @@ Marts whose Great Expectations suite failed at error level keep their last good 
 version; the others are published from this refresh (see orchestration/serving/publisher.py).
 """
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration import settings
 from orchestration.defs.dbt import dbt_models
 from orchestration.serving import by_organization
 from orchestration.serving.publisher import publish
@@ -60,7 +60,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         }
         # read when the publish runs: which organizations get a DuckDB file (default all)
         databases = by_organization.database_selection(
-            os.environ.get(by_organization.DATABASES_ENV)
+            settings.load().organization_databases
         )
         result = publish(
             con, warehouse_path, [m for m in marts if m in present], failed,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -53,9 +52,6 @@ class Warehouse(DuckDBResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         path = warehouse.prepare(self.path)
-        # dbt reads the warehouse from this variable in its own working directory (dbt_project/):
-        # hand it the absolute path this run resolved.
-        os.environ[settings.WAREHOUSE_ENV] = str(path)
         stack = ExitStack()
         stack.enter_context(
             warehouse.hold(path, self.lock_timeout_seconds, on_wait=context.log.warning)

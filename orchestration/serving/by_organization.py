@@ -56,7 +56,6 @@ PARQUET_FOLDER = "by_organization"
 SERVING_FOLDER = "serving_by_organization"
 SERVING_DIR = "serving"  # <warehouse dir>/serving/by_organization -> the version's SERVING_FOLDER
 INDEX = "_organizations.json"
-DATABASES_ENV = "REFERRAL_INSIGHTS_ORGANIZATION_DATABASES"
 NAMES_TABLE = "dim_organizations"
 WIDGET_REFRESH = "mart_widget_refresh"
 BLOCK_SIZE = 16_384
@@ -75,7 +74,7 @@ def folder_name(organization_id: str) -> str:
 
 
 def database_selection(value: str | None) -> frozenset[str] | None:
-    """`$REFERRAL_INSIGHTS_ORGANIZATION_DATABASES`: unset, empty or `all` -> every organization
+    """Settings.organization_databases: empty or `all` -> every organization
     (None); `none` -> no DuckDB file; else the comma-separated organization ids."""
     value = (value or "").strip()
     if value.lower() in ("", "all"):

@@ -1,5 +1,11 @@
-"""`referral-insights-dbt`: dbt's own command line, with the profile's Spark ANSI setting honoured.
+"""`referral-insights-dbt`: dbt's own command line, with the project's settings as `--vars` and
+the profile's Spark ANSI setting honoured.
 
+Settings: a dbt command run by hand gets the pipeline's paths and limits as `--vars`
+(orchestration/settings.py `Settings.dbt_vars`, from the same environment variables the CLI
+reads), unless the command passes `--vars` itself, as the Dagster dbt step does.
+
+ANSI mode:
 dbt-spark 1.11 overwrites `server_side_parameters["spark.sql.ansi.enabled"]` with "false" for
 every connection method (SparkCredentials.__post_init__), and the `session` method re-applies it
 before every statement, so neither the profile nor a `set` hook can turn Spark 4's ANSI mode back
@@ -14,7 +20,25 @@ Usage: the same arguments as `dbt`, e.g. `referral-insights-dbt build --target s
 
 from __future__ import annotations
 
+import json
+import sys
+
 ANSI_KEY = "spark.sql.ansi.enabled"
+# dbt subcommands that parse the project (and so render profiles.yml and the macros' vars)
+_PARSING_COMMANDS = {
+    "build", "clone", "compile", "docs", "list", "ls", "parse", "retry", "run",
+    "run-operation", "seed", "show", "snapshot", "source", "test",
+}  # fmt: skip
+
+
+def with_project_vars(args: list[str]) -> list[str]:
+    """`args` plus `--vars <the pipeline's settings>` when the command parses the project and
+    passes no `--vars` of its own."""
+    if not args or args[0] not in _PARSING_COMMANDS or any(a.startswith("--vars") for a in args):
+        return args
+    from orchestration import settings
+
+    return [*args, "--vars", json.dumps(settings.load().dbt_vars())]
 
 
 def honour_profile_ansi_mode() -> bool:
@@ -45,7 +69,7 @@ def main() -> None:
     honour_profile_ansi_mode()
     from dbt.cli.main import cli
 
-    cli()
+    cli(with_project_vars(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -17,28 +17,19 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import duckdb
 
-from orchestration import settings
-
 log = logging.getLogger(__name__)
 
-SPARK_DIR_ENV = "REFERRAL_INSIGHTS_SPARK_DIR"
 MARTS_SCHEMA = "marts"
 LANDED_SCHEMAS = ("intermediate", MARTS_SCHEMA)
 
 
-def spark_dir() -> Path:
-    """The local session's Spark dir (warehouse + metastore), as profiles.yml derives it."""
-    configured = os.environ.get(SPARK_DIR_ENV)
-    return Path(configured).resolve() if configured else settings.warehouse_path().parent / "spark"
-
-
-def table_folder(schema: str, name: str, root: Path | None = None) -> Path:
-    return (root or spark_dir()) / "warehouse" / f"{schema}.db" / name
+def table_folder(schema: str, name: str, root: Path) -> Path:
+    """A table's folder under the local session's Spark dir (settings.Settings.spark_location)."""
+    return root / "warehouse" / f"{schema}.db" / name
 
 
 def declared_columns(
@@ -58,7 +49,7 @@ def declared_columns(
 def land_tables(
     con: duckdb.DuckDBPyConnection,
     tables: dict[tuple[str, str], list[str]],
-    root: Path | None = None,
+    root: Path,
 ) -> dict[tuple[str, str], int]:
     """Replace `<schema>.<table>` in DuckDB by its Spark build; returns row counts. `tables` maps
     (schema, table) to the preferred column order (may be empty: Parquet order)."""

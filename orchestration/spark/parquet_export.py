@@ -44,8 +44,6 @@ from orchestration.ingestion.schema import ensure_raw_schema
 
 log = logging.getLogger(__name__)
 
-RAW_PARQUET_DIR_ENV = "REFERRAL_INSIGHTS_RAW_PARQUET_DIR"
-
 # Raw tables dbt reads as sources. The four data tables are partitioned by snapshot date;
 # ingestion's bookkeeping tables are small and are rewritten whole.
 PARTITIONED_TABLES = (
@@ -58,25 +56,6 @@ WHOLE_TABLES = ("quarantine", "ingested_files")
 PARTITION_COLUMN = "snapshot_date"
 STATE_FILE = "_export_state.json"  # leading underscore: Spark's file listing skips it
 DATA_FILE = "part-0.parquet"
-
-
-def dbt_target() -> str:
-    """The dbt target the refresh builds (profiles.yml reads the same variable)."""
-    return os.environ.get(settings.DBT_TARGET_ENV) or "duckdb"
-
-
-def spark_target() -> bool:
-    """True when dbt runs on Spark (target `spark`, or another `spark_*` output of the profile)."""
-    return dbt_target().startswith("spark")
-
-
-def raw_parquet_dir() -> str:
-    """Where the Parquet raw layer goes: $REFERRAL_INSIGHTS_RAW_PARQUET_DIR, else next to the
-    DuckDB warehouse file. An absolute local path or a URI (s3://, gs://, hdfs://)."""
-    configured = os.environ.get(RAW_PARQUET_DIR_ENV)
-    if configured:
-        return configured if "://" in configured else str(Path(configured).resolve())
-    return str(settings.warehouse_path().parent / "raw_parquet")
 
 
 @dataclass
@@ -95,9 +74,10 @@ class ExportSummary:
         )
 
 
-def export_raw_tables(con: duckdb.DuckDBPyConnection, root: str | None = None) -> ExportSummary:
-    """Bring the Parquet mirror of the raw tables up to date with the DuckDB warehouse."""
-    root = root or raw_parquet_dir()
+def export_raw_tables(con: duckdb.DuckDBPyConnection, root: str) -> ExportSummary:
+    """Bring the Parquet mirror of the raw tables under `root` (a local path or a URI: s3://,
+    gs://, hdfs://; settings.Settings.raw_parquet_location) up to date with the DuckDB
+    warehouse."""
     ensure_raw_schema(con)
     con.execute("set TimeZone = 'UTC'")  # naive UTC timestamps -> UTC instants, whatever the host
     fs, base = _filesystem(root)
@@ -117,9 +97,8 @@ def export_raw_tables(con: duckdb.DuckDBPyConnection, root: str | None = None) -
     return summary
 
 
-def export_warehouse(warehouse: Path | None = None, root: str | None = None) -> ExportSummary:
+def export_warehouse(warehouse: Path, root: str) -> ExportSummary:
     """Open the DuckDB warehouse (read-only) and export it."""
-    warehouse = warehouse or settings.warehouse_path()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return export_raw_tables(con, root)
 
@@ -253,7 +232,8 @@ def main() -> None:
     """`python -m orchestration.spark.parquet_export`: export the warehouse now (e.g. after
     switching an existing DuckDB warehouse to the Spark target)."""
     logging.basicConfig(level=logging.INFO)
-    summary = export_warehouse()
+    config = settings.load()
+    summary = export_warehouse(config.warehouse, config.raw_parquet_location)
     written = sum(len(p) for p in summary.partitions_written.values())
     removed = sum(len(p) for p in summary.partitions_removed.values())
     print(

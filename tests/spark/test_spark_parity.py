@@ -66,7 +66,7 @@ class Workspace:
         }
         return env | {
             settings.WAREHOUSE_ENV: str(self.warehouse),
-            parquet_export.RAW_PARQUET_DIR_ENV: str(self.raw_parquet),
+            settings.RAW_PARQUET_DIR_ENV: str(self.raw_parquet),
             "REFERRAL_INSIGHTS_SPARK_DIR": str(self.spark_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "SPARK_LOCAL_IP": "127.0.0.1",
