@@ -19,7 +19,7 @@ from orchestration.code_fingerprint import code_fingerprint
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR)
 # The dbt installed beside this interpreter, whether or not the venv is activated. Where the venv
-# has it, `referral-insights-dbt` (orchestration/spark/dbt_cli.py): the same dbt, but on the Spark
+# has it, `referral-insights-dbt` (orchestration/dbt_cli.py): the same dbt, but on the Spark
 # target (issue 7) it keeps the profile's ANSI mode on, which dbt-spark alone would switch off.
 _BIN = Path(sys.executable).parent
 DBT_EXECUTABLE = str(

@@ -77,7 +77,7 @@ class Workspace:
         started = time.monotonic()
         result = subprocess.run(
             [
-                sys.executable, "-m", "orchestration.spark.dbt_cli", *args,
+                sys.executable, "-m", "orchestration.dbt_cli", *args,
                 "--target", target,
                 "--project-dir", str(settings.DBT_PROJECT_DIR),
                 "--profiles-dir", str(settings.DBT_PROJECT_DIR),
@@ -284,7 +284,7 @@ def test_spark_reads_the_raw_layer_duckdb_wrote(builds, spark_tables):
 def test_spark_build_used_ansi_mode_utc_and_insert_overwrite(builds, spark_tables):
     log = builds.logs["spark build 2"]
     assert "spark.sql.ansi.enabled=true" in log, (
-        "ANSI mode was off: run dbt via orchestration.spark.dbt_cli"
+        "ANSI mode was off: run dbt via orchestration.dbt_cli"
     )
     assert "timeZone=UTC" in log
     compiled = builds.root / "target-spark" / "run" / "referral_insights" / "models"
