@@ -30,8 +30,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/referral-insights refresh
 
+# Two workers (TEST_WORKERS=0: one process), one module per worker at a time: the modules share
+# a refresh per module fixture, and their refreshes each use about one core.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Unit tests only: no refresh, dbt, server, daemon or browser (well under a minute).
 .PHONY: test-fast

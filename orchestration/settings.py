@@ -129,6 +129,14 @@ class Settings(BaseModel):
         return self.raw_parquet_dir or str(self.warehouse.parent / "raw_parquet")
 
     @property
+    def dbt_artifacts_dir(self) -> Path:
+        """`<warehouse>.dbt/`: this warehouse's dbt builds' target folders, the parse state they
+        share and the column-lineage cache, beside the file like DuckDB's `<warehouse>.tmp/`.
+        Per warehouse, so that builds of different warehouses never share or prune each
+        other's artifacts, and the parse state matches this warehouse's --vars."""
+        return self.warehouse.with_name(f"{self.warehouse.name}.dbt")
+
+    @property
     def spark_location(self) -> Path:
         return self.spark_dir or self.warehouse.parent / "spark"
 

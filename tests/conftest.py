@@ -15,6 +15,16 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
+def pytest_configure(config):
+    """Parse the dbt project once, before pytest-xdist starts its workers: each worker imports
+    the Dagster definitions, which re-parse a stale manifest, and two parses at once would write
+    the same target files."""
+    if not hasattr(config, "workerinput"):
+        from orchestration.defs.dbt_project import ensure_manifest
+
+        ensure_manifest()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _in_memory_dagster_instance():
     """The suite's refreshes run on an in-memory Dagster instance. `make` exports DAGSTER_HOME

@@ -169,17 +169,17 @@ def _footprint(tmp: Path) -> dict:
     """Bytes and files outside the data itself: the warehouse folder without the DuckDB files
     and the published Parquet versions (bounded by count, checked separately), the dbt target
     folders and the Dagster home."""
-    from orchestration.defs.dbt_project import dbt_project
-
     def walk(root: Path, skip=lambda p: False):
         files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and not skip(p)]
         return sum(p.stat().st_size for p in files), len(files)
 
     wh = tmp / "wh"
-    target = Path(dbt_project.project_dir) / dbt_project.target_path
+    target = wh / "wh.duckdb.dbt"  # settings.Settings.dbt_artifacts_dir
     invocations = [p for p in target.iterdir() if p.is_dir() and p.name.startswith("dbt_models-")]
     return {
-        "warehouse_dir": walk(wh, lambda p: ".duckdb" in p.name or ".published" in p.parts),
+        "warehouse_dir": walk(
+            wh, lambda p: ".duckdb" in p.name or {".published", target.name} & set(p.parts)
+        ),
         "published_versions": len(list((wh / ".published").iterdir())),
         "dbt_invocations": len(invocations),
         "dbt_invocation_bytes": sum(walk(p)[0] for p in invocations),

@@ -16,6 +16,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # A partial build (assets picked in the UI) builds and tests what was picked.
         if not context.is_subset:
             args += ["--exclude", " ".join(INCREMENTAL_BUILD_EXCLUDES)]
-    invocation = dbt.cli(args, context=context)
+    # The build's artifacts go under this warehouse's dbt folder (settings.dbt_artifacts_dir),
+    # named as dagster-dbt names them, seeded with the warehouse's last parse state.
+    artifacts = config.dbt_artifacts_dir
+    target_path = artifacts / (
+        f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    )
+    _seed_partial_parse(artifacts, target_path)
+    invocation = dbt.cli(args, context=context, target_path=target_path)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for
     # an import still in progress).
@@ -189,20 +197,31 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from _with_row_counts(
             context, warehouse, events, metrics.as_metadata(), invocation.target_path, config
         )
-    _keep_partial_parse(invocation.target_path)
+    _keep_partial_parse(invocation.target_path, artifacts)
     if not context.is_subset:
         # Only a build of every model makes all incremental tables follow the current code and
         # the re-landed files; a partial one (a few assets picked in the UI) keeps the flags.
         _record_build(warehouse, code, started_at)
 
 
-def _keep_partial_parse(invocation_target: Path) -> None:
-    """dagster-dbt gives every invocation its own target dir and seeds it with the project's
-    target/partial_parse.msgpack, but never writes one back; dbt's partial parse is refused when
-    the profile (e.g. the warehouse path) differs from the parse that wrote it, and a full parse
-    costs ~3 s per build. Keep this build's parse state for the next build (atomic replace)."""
-    built = invocation_target / "partial_parse.msgpack"
-    kept = Path(dbt_project.project_dir) / dbt_project.target_path / "partial_parse.msgpack"
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def _seed_partial_parse(artifacts: Path, invocation_target: Path) -> None:
+    """dbt parses only what changed when the target folder holds the parse state of an earlier
+    parse with the same profile and --vars: this warehouse's last build left it in `artifacts`.
+    (Without one, dagster-dbt seeds the project's own, from the manifest parse.)"""
+    kept = artifacts / PARTIAL_PARSE
+    if kept.is_file():
+        invocation_target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, invocation_target / PARTIAL_PARSE)
+
+
+def _keep_partial_parse(invocation_target: Path, artifacts: Path) -> None:
+    """Keep this build's parse state for the warehouse's next build (atomic replace): a full
+    parse costs ~3 s per build."""
+    built = invocation_target / PARTIAL_PARSE
+    kept = artifacts / PARTIAL_PARSE
     if built.is_file():
         partial = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
         shutil.copyfile(built, partial)

@@ -12,8 +12,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from orchestration import settings as pipeline_settings
 from orchestration.defs.alerts import Alerting
-from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.publish import published_marts
 from orchestration.operations import retention as retention_lib
 from orchestration.operations.alerts import check_and_notify
@@ -87,10 +87,11 @@ def retention(
         overrides={k: v for k, v in config.model_dump().items() if v is not None}
     )
     try:
+        warehouse_path = Path(warehouse.database).resolve()
         report = retention_lib.apply(
             settings,
-            Path(warehouse.database).resolve(),
-            Path(dbt_project.project_dir) / dbt_project.target_path,
+            warehouse_path,
+            pipeline_settings.load().for_warehouse(warehouse_path).dbt_artifacts_dir,
             instance=context.instance,
             current_run_id=context.run_id,
         )

@@ -5,7 +5,7 @@ What grows with every run, and what bounds it:
 | what | where | bound |
 |---|---|---|
 | published mart versions | `<warehouse dir>/.published/` | the publisher keeps the last 3 (`KEEP_VERSIONS`) |
-| dbt artifacts per invocation | `dbt_project/target/<op>-<run>-<id>/` (manifest, compiled SQL, dbt.log) | `prune_dbt_targets`: the newest `dbt_target_invocations` |
+| dbt artifacts per invocation | `<warehouse>.dbt/<op>-<run>-<id>/` (manifest, compiled SQL, dbt.log) | `prune_dbt_targets`: the newest `dbt_target_invocations` |
 | Dagster runs and their event logs | `$DAGSTER_HOME/history/` (~24 MB per sample refresh), compute logs in `$DAGSTER_HOME/storage/` | `prune_dagster_runs`: runs older than `run_history_days` or beyond the newest `max_runs` |
 | DuckDB spill files | `<warehouse>.tmp/` (left by a killed run) | `prune_spill`: files untouched for `spill_max_age_hours` |
 | Data Docs | `<warehouse dir>/data_docs/` | rebuilt whole by every validation |
