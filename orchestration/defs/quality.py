@@ -41,6 +41,11 @@ MART_KEYS = sorted(
     key=lambda k: k.to_user_string(),
 )
 _KEY_BY_MART = {key.path[-1]: key for key in MART_KEYS}
+# The dbt models (group `quality`) the validation reads: each mart with its prepared columns.
+BATCH_KEYS = sorted(
+    (k for k in dbt_models.keys if dbt_models.group_names_by_key.get(k) == "quality"),
+    key=lambda k: k.to_user_string(),
+)
 
 
 class DataQualityConfig(dg.Config):
@@ -55,7 +60,7 @@ class DataQualityConfig(dg.Config):
 
 @dg.asset(
     key=WIDGET_REFRESH_KEY,
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, *BATCH_KEYS],
     group_name="quality",
     kinds={"great_expectations", "duckdb"},
     owners=OWNERS,
