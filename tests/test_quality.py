@@ -374,12 +374,18 @@ def test_asset_and_checks_quarantine_unreadable_file_and_a_failed_widget(warehou
 
 def test_every_mart_of_the_dbt_project_is_validated_and_checked():
     from orchestration.definitions import defs
-    from orchestration.defs.quality import CHECK_NAME, MART_KEYS, WIDGET_REFRESH_KEY
+    from orchestration.defs.quality import BATCH_KEYS, CHECK_NAME, MART_KEYS, WIDGET_REFRESH_KEY
 
     graph = defs.resolve_asset_graph()
     assert {k.path[-1] for k in MART_KEYS} == set(WIDGETS_BY_MART)
     node = graph.get(WIDGET_REFRESH_KEY)
     assert set(MART_KEYS) <= set(node.parent_keys)
+    # ... read through the dbt models of schema quality, one per mart plus the landed data
+    assert {k.path[-1] for k in BATCH_KEYS} == {
+        "qa_" + m.removeprefix("mart_") for m in WIDGETS_BY_MART
+    } | {"qa_landed_files", "qa_landed_data"}
+    assert set(BATCH_KEYS) <= set(node.parent_keys)
+    assert {graph.get(k).group_name for k in BATCH_KEYS} == {"quality"}
     assert node.group_name == "quality" and node.owners == ["team:referral-insights"]
     checked = {k.asset_key for k in graph.asset_check_keys if k.name == CHECK_NAME}
     assert checked == set(MART_KEYS)

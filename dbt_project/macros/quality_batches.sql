@@ -31,7 +31,7 @@
 
 
 {# One row (always exactly one, also before anything landed): the landed-data facts of the
-   widget whose mart is `mart`, from `landed_relation` (qa_landed_data):
+   widget whose mart is `mart`, from `landed_relation` (qa_landed_files):
    - warehouse_as_of_date: the warehouse as-of date (NULL before any referral file loaded);
    - feeding_snapshot_age_days: days from the stalest feeding source's newest readable snapshot
      to the as-of date; NULL without an as-of date or when a feeding source has no readable
@@ -68,7 +68,7 @@ mart as (
 
 landed as (
 
-    {{ widget_landed_facts(mart, ref('qa_landed_data')) }}
+    {{ widget_landed_facts(mart, ref('qa_landed_files')) }}
 
 ),
 
@@ -105,7 +105,7 @@ mart as (
 
 landed as (
 
-    {{ widget_landed_facts(mart, ref('qa_landed_data')) }}
+    {{ widget_landed_facts(mart, ref('qa_landed_files')) }}
 
 ),
 

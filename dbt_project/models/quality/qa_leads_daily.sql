@@ -19,7 +19,7 @@ referrals_daily as (
 
 landed as (
 
-    {{ widget_landed_facts('mart_leads_daily', ref('qa_landed_data')) }}
+    {{ widget_landed_facts('mart_leads_daily', ref('qa_landed_files')) }}
 
 ),
 

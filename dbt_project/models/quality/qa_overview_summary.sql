@@ -45,7 +45,7 @@ revenue_daily as (
 
 landed as (
 
-    {{ widget_landed_facts('mart_overview_summary', ref('qa_landed_data')) }}
+    {{ widget_landed_facts('mart_overview_summary', ref('qa_landed_files')) }}
 
 ),
 

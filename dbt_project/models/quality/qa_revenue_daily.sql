@@ -26,7 +26,7 @@ revenue_events as (
 
 landed as (
 
-    {{ widget_landed_facts('mart_revenue_daily', ref('qa_landed_data')) }}
+    {{ widget_landed_facts('mart_revenue_daily', ref('qa_landed_files')) }}
 
 ),
 
