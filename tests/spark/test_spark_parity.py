@@ -362,9 +362,9 @@ def test_quality_batches_land_in_duckdb_as_duckdb_computes_them(builds, tmp_path
             )
             if "difference_from_daily_marts" in expected.columns:
                 for side in (built, landed):
-                    (worst,) = side.execute(
+                    ((worst,),) = side.execute(
                         f"select max(abs(difference_from_daily_marts)) from {schema}.{name}"
-                    ).fetchone()
+                    ).fetchall()
                     assert worst is not None and worst < 0.005, worst
     assert not problems, "\n".join(problems)
 
