@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -34,6 +34,10 @@ DUCKDB_SPILL_DIR_ENV = "REFERRAL_INSIGHTS_DUCKDB_SPILL_DIR"
 RAW_PARQUET_DIR_ENV = "REFERRAL_INSIGHTS_RAW_PARQUET_DIR"
 SPARK_DIR_ENV = "REFERRAL_INSIGHTS_SPARK_DIR"
 SPARK_RAW_LOCATION_ENV = "REFERRAL_INSIGHTS_SPARK_RAW_LOCATION"
+# Freshness threshold (warn level) of every widget: a feeding source's newest readable snapshot
+# may be this many days older than the as-of date. Snapshots land weekly: 8 = one day of slack.
+MAX_STALENESS_ENV = "REFERRAL_INSIGHTS_MAX_STALENESS_DAYS"
+DEFAULT_MAX_STALENESS_DAYS = 8
 # Per-organization serving databases (docs/serving.md): all, none, or a comma-separated id list.
 ORGANIZATION_DATABASES_ENV = "REFERRAL_INSIGHTS_ORGANIZATION_DATABASES"
 
@@ -50,6 +54,7 @@ _ENV_FIELDS = {
     "spark_dir": SPARK_DIR_ENV,
     "spark_raw_location": SPARK_RAW_LOCATION_ENV,
     "organization_databases": ORGANIZATION_DATABASES_ENV,
+    "max_staleness_days": MAX_STALENESS_ENV,
 }
 
 
@@ -88,6 +93,11 @@ class Settings(BaseModel):
         description="Local Spark session's warehouse and metastore. Default: beside the warehouse.",
     )
 
+    max_staleness_days: int = Field(
+        DEFAULT_MAX_STALENESS_DAYS,
+        ge=0,
+        description="Days a widget's feeding snapshots may lag the as-of date before a warning.",
+    )
     organization_databases: str = Field(
         "all",
         description="Which organizations get a serving DuckDB file at publish: `all`, `none`, or "
@@ -97,8 +107,17 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        values = {field: environ[name] for field, name in _ENV_FIELDS.items() if environ.get(name)}
-        return cls(**values).resolved()
+        values = {
+            field: environ[name].strip()
+            for field, name in _ENV_FIELDS.items()
+            if (environ.get(name) or "").strip()
+        }
+        try:
+            return cls(**values).resolved()
+        except ValidationError as exc:  # name the variable, not the field
+            first = exc.errors()[0]
+            field = first["loc"][0]
+            raise ValueError(f"{_ENV_FIELDS[field]}={values[field]!r}: {first['msg']}") from None
 
     def resolved(self) -> Settings:
         """Absolute paths: dbt runs with the dbt project as working directory."""

@@ -19,13 +19,9 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from orchestration import settings
 from orchestration.ingestion import landing, loader
 from orchestration.quality import gx_project
-from orchestration.quality.batches import (
-    DEFAULT_MAX_STALENESS_DAYS,
-    MAX_STALENESS_ENV,
-    max_staleness_days,
-)
 from orchestration.quality.validation import validate_marts
 from orchestration.quality.widget_refresh import (
     WIDGET_REFRESH_COLUMNS,
@@ -33,6 +29,7 @@ from orchestration.quality.widget_refresh import (
     write_validation_run,
 )
 from orchestration.quality.widgets import WIDGETS, WIDGETS_BY_MART
+from orchestration.settings import Settings
 from tests.conftest import inbound, run_dbt, solution, write_csv, write_jsonl
 
 pytestmark = pytest.mark.e2e
@@ -176,10 +173,14 @@ def test_one_gx_suite_per_widget_mart_every_expectation_leveled():
 
 
 def test_staleness_threshold_comes_from_the_environment():
-    assert max_staleness_days({}) == DEFAULT_MAX_STALENESS_DAYS == 8
-    assert max_staleness_days({MAX_STALENESS_ENV: "15"}) == 15
-    with pytest.raises(ValueError, match=MAX_STALENESS_ENV):
-        max_staleness_days({MAX_STALENESS_ENV: "a week"})
+    def threshold(environ):
+        return Settings.from_env(environ).max_staleness_days
+
+    assert threshold({}) == settings.DEFAULT_MAX_STALENESS_DAYS == 8
+    assert threshold({settings.MAX_STALENESS_ENV: "15"}) == 15
+    for bad in ("a week", "-1", "1.5"):
+        with pytest.raises(ValueError, match=settings.MAX_STALENESS_ENV):
+            threshold({settings.MAX_STALENESS_ENV: bad})
 
 
 # --- one broken row per suite -------------------------------------------------------------------
@@ -374,12 +375,18 @@ def test_asset_and_checks_quarantine_unreadable_file_and_a_failed_widget(warehou
 
 def test_every_mart_of_the_dbt_project_is_validated_and_checked():
     from orchestration.definitions import defs
-    from orchestration.defs.quality import CHECK_NAME, MART_KEYS, WIDGET_REFRESH_KEY
+    from orchestration.defs.quality import BATCH_KEYS, CHECK_NAME, MART_KEYS, WIDGET_REFRESH_KEY
 
     graph = defs.resolve_asset_graph()
     assert {k.path[-1] for k in MART_KEYS} == set(WIDGETS_BY_MART)
     node = graph.get(WIDGET_REFRESH_KEY)
     assert set(MART_KEYS) <= set(node.parent_keys)
+    # ... read through the dbt models of schema quality, one per mart plus the landed data
+    assert {k.path[-1] for k in BATCH_KEYS} == {
+        "qa_" + m.removeprefix("mart_") for m in WIDGETS_BY_MART
+    } | {"qa_landed_files", "qa_landed_data"}
+    assert set(BATCH_KEYS) <= set(node.parent_keys)
+    assert {graph.get(k).group_name for k in BATCH_KEYS} == {"quality"}
     assert node.group_name == "quality" and node.owners == ["team:referral-insights"]
     checked = {k.asset_key for k in graph.asset_check_keys if k.name == CHECK_NAME}
     assert checked == set(MART_KEYS)

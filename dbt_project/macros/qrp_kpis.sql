@@ -1,7 +1,7 @@
 {#
-    QRP KPI building blocks shared by the current report (int_qrp_monthly_counts ->
-    mart_qrp_monthly_kpis) and its history (int_qrp_kpi_counts_history -> mart_qrp_kpi_history),
-    so that both compute every number the same way. Formulas: see docs block `qrp_kpis`.
+    QRP building blocks shared by the current report's counts (int_qrp_monthly_counts) and its
+    history's (int_qrp_kpi_counts_history), so that both count the same way; the rates and
+    statuses of both are computed once, in int_qrp_kpis. Formulas: see docs block `qrp_kpis`.
 #}
 
 {# The count columns of a QRP KPI row, in mart order. #}
@@ -19,16 +19,20 @@
 {%- endmacro %}
 
 
-{# The five KPIs, as named in seed qrp_kpi_targets, with numerator and denominator. #}
-{% macro qrp_kpis() -%}
-    {{ return([
-        {'kpi': 'accept_rate', 'numerator': 'referrals_accepted', 'denominator': 'referrals_received'},
-        {'kpi': 'expiry_rate', 'numerator': 'referrals_expired', 'denominator': 'referrals_received'},
-        {'kpi': 'close_rate_60d', 'numerator': 'closed_within_60d', 'denominator': 'referrals_received'},
-        {'kpi': 'close_rate_180d', 'numerator': 'closed_within_180d', 'denominator': 'referrals_received'},
-        {'kpi': 'win_rate', 'numerator': 'referrals_won',
-         'denominator': '(referrals_declined + referrals_expired + referrals_won + referrals_lost)'},
-    ]) }}
+{# The five KPIs, as named in seed qrp_kpi_targets. #}
+{% macro qrp_kpi_names() -%}
+    {{ return(['accept_rate', 'expiry_rate', 'close_rate_60d', 'close_rate_180d', 'win_rate']) }}
+{%- endmacro %}
+
+
+{# The columns of a QRP report row after its keys, in mart order: counts, rates, statuses,
+   goals_met (int_qrp_kpis computes them). #}
+{% macro qrp_report_columns() -%}
+    {%- set columns = qrp_count_columns() -%}
+    {%- for kpi in qrp_kpi_names() %}{% do columns.append(kpi ~ '_pct') %}{% endfor -%}
+    {%- for kpi in qrp_kpi_names() %}{% do columns.append(kpi ~ '_status') %}{% endfor -%}
+    {%- do columns.append('goals_met') -%}
+    {{ return(columns) }}
 {%- endmacro %}
 
 
@@ -73,78 +77,4 @@
         {% endfor %}
     from {{ relation }}
     group by {{ key_columns | join(', ') }}
-{%- endmacro %}
-
-
-{# Status of a rounded rate against one row of qrp_kpi_targets (aliased `target_alias`):
-   higher_is_better: >= goal -> Goal met, >= approaching -> Approaching goal, else Below goal;
-   lower_is_better:  <  goal -> Goal met, <  approaching -> Approaching goal, else Below goal.
-   NULL when the rate is NULL or no target exists. The thresholds live only in the seed. #}
-{% macro qrp_kpi_status(rate, target_alias) -%}
-    case
-        when {{ rate }} is null then null
-        when {{ target_alias }}.direction = 'higher_is_better' then
-            case
-                when {{ rate }} >= {{ target_alias }}.goal_met_threshold then 'Goal met'
-                when {{ rate }} >= {{ target_alias }}.approaching_threshold then 'Approaching goal'
-                else 'Below goal'
-            end
-        when {{ target_alias }}.direction = 'lower_is_better' then
-            case
-                when {{ rate }} < {{ target_alias }}.goal_met_threshold then 'Goal met'
-                when {{ rate }} < {{ target_alias }}.approaching_threshold then 'Approaching goal'
-                else 'Below goal'
-            end
-    end
-{%- endmacro %}
-
-
-{# The QRP KPI report rows from a relation of counts (key_columns + country + the count
-   columns): rates (pct, NULL on a zero denominator), statuses from `targets_relation`
-   (seed qrp_kpi_targets, joined on program and kpi) and goals_met. Output columns:
-   key_columns (program and month among them, in the given order), then the counts, rates,
-   statuses and goals_met in mart order. `country` must be listed in key_columns. #}
-{% macro qrp_kpi_report(counts_relation, targets_relation, key_columns) -%}
-    {%- set kpis = qrp_kpis() -%}
-    select
-        {% for column in key_columns %}{{ column }},
-        {% endfor -%}
-        {% for column in qrp_count_columns() %}{{ column }},
-        {% endfor -%}
-        {% for kpi in kpis %}{{ kpi.kpi }}_pct,
-        {% endfor -%}
-        {% for kpi in kpis %}{{ kpi.kpi }}_status,
-        {% endfor -%}
-        cast(
-            {% for kpi in kpis -%}
-            (case when {{ kpi.kpi }}_status = 'Goal met' then 1 else 0 end){% if not loop.last %} + {% endif %}
-            {% endfor -%}
-        as {{ dbt.type_bigint() }}) as goals_met
-
-    from (
-
-        select
-            rated.*,
-            {% for kpi in kpis -%}
-            {{ qrp_kpi_status('rated.' ~ kpi.kpi ~ '_pct', kpi.kpi ~ '_target') }} as {{ kpi.kpi }}_status{% if not loop.last %},{% endif %}
-            {% endfor %}
-
-        from (
-
-            select
-                counts.*,
-                {% for kpi in kpis -%}
-                {{ pct('counts.' ~ kpi.numerator, kpi.denominator) }} as {{ kpi.kpi }}_pct{% if not loop.last %},{% endif %}
-                {% endfor %}
-            from {{ counts_relation }} as counts
-
-        ) as rated
-
-        {% for kpi in kpis %}
-        left join {{ targets_relation }} as {{ kpi.kpi }}_target
-            on rated.program = {{ kpi.kpi }}_target.program
-            and {{ kpi.kpi }}_target.kpi = '{{ kpi.kpi }}'
-        {% endfor %}
-
-    ) as graded
 {%- endmacro %}

@@ -43,7 +43,12 @@ from orchestration.stage_metrics import measure
 ensure_manifest()
 
 # models/<folder>/... → Dagster group; seeds are reference data.
-_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
+_GROUPS = {
+    "staging": "staging",
+    "intermediate": "intermediate",
+    "marts": "marts",
+    "quality": "quality",  # the GX batches (models/quality/), validated by mart_widget_refresh
+}
 
 
 class ReferralInsightsTranslator(DagsterDbtTranslator):

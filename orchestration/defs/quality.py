@@ -15,8 +15,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from orchestration import settings
 from orchestration.defs.dbt import dbt_models
-from orchestration.quality.batches import MAX_STALENESS_ENV, max_staleness_days
 from orchestration.quality.validation import validate_marts
 from orchestration.quality.widget_refresh import (
     StoredResult,
@@ -41,6 +41,11 @@ MART_KEYS = sorted(
     key=lambda k: k.to_user_string(),
 )
 _KEY_BY_MART = {key.path[-1]: key for key in MART_KEYS}
+# The dbt models (group `quality`) the validation reads: each mart with its prepared columns.
+BATCH_KEYS = sorted(
+    (k for k in dbt_models.keys if dbt_models.group_names_by_key.get(k) == "quality"),
+    key=lambda k: k.to_user_string(),
+)
 
 
 class DataQualityConfig(dg.Config):
@@ -48,14 +53,14 @@ class DataQualityConfig(dg.Config):
         default=None,
         ge=0,
         description="Warn when the newest snapshot feeding a widget is more than this many days "
-        f"older than the as-of date. Unset: ${MAX_STALENESS_ENV}, else 8 (weekly snapshots "
+        f"older than the as-of date. Unset: ${settings.MAX_STALENESS_ENV}, else 8 (weekly snapshots "
         "plus a day).",
     )
 
 
 @dg.asset(
     key=WIDGET_REFRESH_KEY,
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, *BATCH_KEYS],
     group_name="quality",
     kinds={"great_expectations", "duckdb"},
     owners=OWNERS,
@@ -68,7 +73,9 @@ def mart_widget_refresh(
     Also stores each suite's GX statistics in quality.gx_validation_results (read by the
     `great_expectations_suite` checks) and builds Data Docs in <warehouse dir>/data_docs/."""
     threshold = (
-        config.max_staleness_days if config.max_staleness_days is not None else max_staleness_days()
+        config.max_staleness_days
+        if config.max_staleness_days is not None
+        else settings.load().max_staleness_days
     )
     warehouse_path = Path(warehouse.database).resolve()
     with measure("validation") as stage:

@@ -1,7 +1,7 @@
 """Validation runner: every widget mart's batch against its GX suite, once per refresh.
 
 Phases, so that no DuckDB connection is open while GX works: read the landed-data facts and every
-batch (one connection), validate each batch with its suite (no connection), build Data Docs,
+batch from the dbt models of schema `quality` (one connection), validate each batch with its suite (no connection), build Data Docs,
 then write marts.mart_widget_refresh and quality.gx_validation_results (one connection, one
 transaction; see widget_refresh.py). A widget whose batch cannot be read or whose validation
 raises is `failed` with the reason; the other widgets are validated as usual.
@@ -131,15 +131,22 @@ def validate_marts(
     results: dict[str, SuiteResult] = {}
     with connect() as con:
         ensure_raw_schema(con)
-        landed = read_landed_data(con)
+        try:
+            landed, landed_error = read_landed_data(con), None
+        except duckdb.Error as exc:  # e.g. dbt never built the quality models
+            landed = LandedData(None, {}, {}, {}, 0, 0)
+            landed_error = f"landed-data facts not readable: {_one_line(exc)}"
         for widget in widgets:
             results[widget.mart] = SuiteResult(
                 widget,
                 quarantined_records=landed.quarantined_records(widget),
                 feeding_files_failed=landed.feeding_files_failed(widget),
             )
+            if landed_error:
+                results[widget.mart].error = landed_error
+                continue
             try:
-                batches[widget.mart] = read_batch(con, widget, landed)
+                batches[widget.mart] = read_batch(con, widget)
                 results[widget.mart].row_count = len(batches[widget.mart])
             except duckdb.Error as exc:
                 results[widget.mart].error = f"batch not readable: {_one_line(exc)}"

@@ -4,9 +4,9 @@ Everything after dbt — the GX checks and `marts.mart_widget_refresh`, the publ
 dashboard — reads the marts (and the GX checks `intermediate.int_revenue_events`) from the DuckDB
 warehouse. When dbt ran on the local Spark session, these tables are Parquet under the Spark
 warehouse dir (`<spark dir>/warehouse/<schema>.db/<table>/`, partitioned tables as
-`<column>=<value>/` folders), so the intermediate and mart tables a build materialized are copied
-into the same DuckDB schemas after it, in one transaction, with the column order of the model's
-YAML (Spark stores partition columns last). Spark's bookkeeping files (`_SUCCESS`, `.crc`) are not
+`<column>=<value>/` folders), so the intermediate and mart tables a build materialized (and the
+quality models, tables on Spark) are copied into the same DuckDB schemas after it, in one
+transaction, with the column order of the model's YAML (Spark stores partition columns last). Spark's bookkeeping files (`_SUCCESS`, `.crc`) are not
 Parquet and are not read. Staging models are views: nothing to copy.
 
 On a cluster target the Spark warehouse is the cluster's (often object storage), so this copy is
@@ -24,7 +24,8 @@ import duckdb
 log = logging.getLogger(__name__)
 
 MARTS_SCHEMA = "marts"
-LANDED_SCHEMAS = ("intermediate", MARTS_SCHEMA)
+QUALITY_SCHEMA = "quality"
+LANDED_SCHEMAS = ("intermediate", MARTS_SCHEMA, QUALITY_SCHEMA)
 
 
 def table_folder(schema: str, name: str, root: Path) -> Path:
@@ -35,14 +36,19 @@ def table_folder(schema: str, name: str, root: Path) -> Path:
 def declared_columns(
     manifest_path: Path, schemas: tuple[str, ...] = LANDED_SCHEMAS
 ) -> dict[tuple[str, str], list[str]]:
-    """(schema, table) -> its columns in YAML order, for the table models of `schemas`."""
+    """(schema, table) -> its columns in YAML order, for the table models of `schemas`. The
+    quality models count as tables whichever target the manifest was parsed for: views on
+    DuckDB, tables on Spark (dbt_project.yml), which the validation step reads in DuckDB."""
     manifest = json.loads(manifest_path.read_text())
     return {
         (node["schema"], node["alias"]): list(node.get("columns", {}))
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model"
         and node["schema"] in schemas
-        and node["config"].get("materialized") in ("table", "incremental")
+        and (
+            node["config"].get("materialized") in ("table", "incremental")
+            or node["schema"] == QUALITY_SCHEMA
+        )
     }
 
 
@@ -87,6 +93,8 @@ def land_tables(
             ]
             order = preferred if preferred and sorted(preferred) == sorted(available) else available
             select_list = ", ".join(f'"{column}"' for column in order)
+            if _is_view(con, schema, name):  # a quality model built on DuckDB before
+                con.execute(f"drop view {relation}")
             con.execute(
                 f"create or replace table {relation} as select {select_list} from {source}",
                 [pattern],
@@ -97,3 +105,13 @@ def land_tables(
         con.rollback()
         raise
     return counts
+
+
+def _is_view(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ? and table_type = 'VIEW'",
+            [schema, name],
+        ).fetchone()[0]
+    )

@@ -309,7 +309,8 @@ def test_spark_tables_land_in_duckdb_as_built_there(builds, tmp_path):
         duckdb.connect(str(builds.warehouse), read_only=True) as built,
         duckdb.connect(str(landed_path), read_only=True) as landed,
     ):
-        for schema, name in counts:
+        # the quality batches: test_quality_batches_land_in_duckdb_as_duckdb_computes_them
+        for schema, name in [key for key in counts if key[0] != spark_marts.QUALITY_SCHEMA]:
             query = f'select * from "{schema}"."{name}"'
             expected, actual = built.sql(query), landed.sql(query)
             if (expected.columns, expected.types) != (actual.columns, actual.types):
@@ -320,6 +321,53 @@ def test_spark_tables_land_in_duckdb_as_built_there(builds, tmp_path):
                 Table(actual.columns, actual.fetchall()),
                 right_label="spark, landed in duckdb",
             )
+    assert not problems, "\n".join(problems)
+
+
+def test_quality_batches_land_in_duckdb_as_duckdb_computes_them(builds, tmp_path):
+    """The GX batches (dbt_project/models/quality/): tables on Spark, landed in DuckDB for the
+    validation step, hold what the DuckDB build's views compute, column for column. Two known
+    differences: DuckDB's window sum `country_rows_received` is a HUGEINT (a BIGINT on Spark),
+    and `difference_from_daily_marts` is a difference of double sums, ~0 on both sides, whose
+    rounding dust depends on the order of addition: it is checked against the suite's bound."""
+    columns = spark_marts.declared_columns(builds.root / "target-duckdb" / "manifest.json")
+    quality = {k: v for k, v in columns.items() if k[0] == spark_marts.QUALITY_SCHEMA}
+    landed_path = tmp_path / "landed.duckdb"
+    with duckdb.connect(str(landed_path)) as con:
+        counts = spark_marts.land_tables(con, quality, root=builds.spark_dir)
+    assert {name for _, name in counts} >= {"qa_landed_data", "qa_overview_summary"}
+    assert len(counts) == 13 and all(counts.values()), counts
+    problems = []
+    with (
+        duckdb.connect(str(builds.warehouse), read_only=True) as built,
+        duckdb.connect(str(landed_path), read_only=True) as landed,
+    ):
+        for schema, name in counts:
+            query = f'select * from "{schema}"."{name}"'
+            expected, actual = built.sql(query), landed.sql(query)
+            types = [
+                (c, str(e), str(a))
+                for c, e, a in zip(expected.columns, expected.types, actual.types, strict=False)
+                if str(e) != str(a)
+            ]
+            if expected.columns != actual.columns or any(
+                t != ("country_rows_received", "HUGEINT", "BIGINT") for t in types
+            ):
+                problems.append(f"{schema}.{name}: {actual.columns} {types}")
+            kept = [c for c in expected.columns if c != "difference_from_daily_marts"]
+            select = f"select {', '.join(kept)} from \"{schema}\".\"{name}\""
+            problems += compare(
+                name,
+                Table(kept, built.sql(select).fetchall()),
+                Table(kept, landed.sql(select).fetchall()),
+                right_label="spark, landed in duckdb",
+            )
+            if "difference_from_daily_marts" in expected.columns:
+                for side in (built, landed):
+                    ((worst,),) = side.execute(
+                        f"select max(abs(difference_from_daily_marts)) from {schema}.{name}"
+                    ).fetchall()
+                    assert worst is not None and worst < 0.005, worst
     assert not problems, "\n".join(problems)
 
 

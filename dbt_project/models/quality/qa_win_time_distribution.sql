@@ -1,0 +1,2 @@
+-- The win_time_distribution widget's batch: the mart with its landed-data facts (macros/quality_batches.sql).
+{{ plain_quality_batch('mart_win_time_distribution') }}
