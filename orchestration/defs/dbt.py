@@ -275,9 +275,12 @@ def _with_row_counts(
             if not config.spark_target:
                 started = time.perf_counter()
                 try:
+                    # The lineage cache is keyed by the models' SQL and column types, not by
+                    # the warehouse: one per project, shared by every warehouse's builds.
                     columns = column_metadata(
-                        con, target_path, _unique_ids(events, outputs), translator, dbt_project
-                    )
+                        con, target_path, _unique_ids(events, outputs), translator, dbt_project,
+                        cache_dir=Path(dbt_project.project_dir) / dbt_project.target_path,
+                    )  # fmt: skip
                 except Exception as exc:  # UI metadata: never worth failing the build for
                     context.log.warning(f"no column metadata: {exc}")
                 context.log.info(
