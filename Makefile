@@ -30,9 +30,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/referral-insights refresh
 
-# Two workers (TEST_WORKERS=0: one process), one module per worker at a time: the modules share
-# a refresh per module fixture, and their refreshes each use about one core.
-TEST_WORKERS ?= 2
+# Three pytest-xdist workers (TEST_WORKERS=0: one process), one test module per worker at a time
+# (a module shares one refresh between its tests). On 2 cores: 3 workers 6-7 min, 2 workers 7:40,
+# one process ~16 min: a refresh leaves a core idle while it waits for dbt, fsync or a daemon tick.
+TEST_WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
