@@ -30,12 +30,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/referral-insights refresh
 
-# Three pytest-xdist workers (TEST_WORKERS=0: one process), one test module per worker at a time
-# (a module shares one refresh between its tests). On 2 cores: 3 workers 6-7 min, 2 workers 7:40,
-# one process ~16 min: a refresh leaves a core idle while it waits for dbt, fsync or a daemon tick.
-TEST_WORKERS ?= 3
+# Two pytest-xdist workers (TEST_WORKERS=0: one process), one test module per worker at a time
+# (a module shares one refresh between its tests): ~16 min in one process on 2 cores, 7:40-8:25
+# on two or three workers (CPU-bound beyond that). The tests' temporary folders (warehouses,
+# Dagster homes) go to memory when /dev/shm exists: their fsyncs then cost nothing.
+TEST_WORKERS ?= 2
+TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm/referral-insights-tests,)
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
 
 # Unit tests only: no refresh, dbt, server, daemon or browser (well under a minute).
 .PHONY: test-fast
