@@ -196,3 +196,25 @@ def asgi_get_bytes(app, path: str = "/", query: str = "", host: str = "127.0.0.1
         return start["status"], headers, body
 
     return asyncio.run(call())
+
+
+_HOLD_THE_REFRESH_LOCK = """
+import sys, time
+from orchestration import warehouse
+with warehouse.hold(sys.argv[1], timeout_s=0):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_refresh_lock_elsewhere(path: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding the warehouse's refresh lock (as a refresh in progress does) for
+    `seconds`; returns once it holds it."""
+    from orchestration import settings
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_REFRESH_LOCK, str(path), str(seconds)],
+        stdout=subprocess.PIPE, text=True, cwd=settings.PROJECT_ROOT,
+    )  # fmt: skip
+    assert proc.stdout.readline().strip() == "held"
+    return proc

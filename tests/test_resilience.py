@@ -17,8 +17,9 @@ import duckdb
 import pytest
 
 from orchestration import faults, settings
+from orchestration import warehouse as warehouse_lock
 from synthetic.generator import generate
-from tests.conftest import computed_marts
+from tests.conftest import computed_marts, hold_refresh_lock_elsewhere
 
 pytestmark = pytest.mark.e2e
 
@@ -58,17 +59,10 @@ def _start_paused(raw: Path, warehouse: Path, point: str, marker: Path) -> subpr
     return proc
 
 
-def _read_only(warehouse: Path, timeout_s: float = 300) -> duckdb.DuckDBPyConnection:
-    """A read-only connection once no process writes the file: the dbt process of a killed
-    refresh (its child, not killed with it) may still be finishing its build."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return duckdb.connect(str(warehouse), read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+def _read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """Read once no process writes the file: the dbt process of a killed refresh (its child, not
+    killed with it) may still be finishing its build; warehouse.connect waits out that lock."""
+    return warehouse_lock.connect(warehouse, {"access_mode": "READ_ONLY"}, timeout_s=300)
 
 
 def _marts(warehouse: Path) -> dict[str, list]:
@@ -152,26 +146,13 @@ def test_a_refresh_killed_at_each_point_is_repaired_by_the_next(landing, clean_b
     assert (warehouse.parent / "marts" / "mart_overview_summary.parquet").exists()
 
 
-_HOLD_THE_LOCK = """
-import sys, time
-from orchestration import warehouse
-with warehouse.hold(sys.argv[1], timeout_s=0):
-    print("held", flush=True)
-    time.sleep(120)
-"""
-
-
 def test_a_second_refresh_at_the_same_time_exits_with_a_message(landing, tmp_path):
     """While another process holds the warehouse (a refresh in progress holds its refresh lock
     from start to end, orchestration/warehouse.py), a refresh exits at once with code 3 and a
     message naming the warehouse, writing nothing; the next one, once the lock is free, runs."""
     warehouse = tmp_path / "wh" / "wh.duckdb"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_THE_LOCK, str(warehouse)],
-        stdout=subprocess.PIPE, text=True, cwd=settings.PROJECT_ROOT,
-    )  # fmt: skip
+    holder = hold_refresh_lock_elsewhere(warehouse, 120)
     try:
-        assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
         second = _refresh(landing, warehouse)
         assert second.returncode == 3, second.stdout[-2000:] + second.stderr[-2000:]
@@ -181,8 +162,6 @@ def test_a_second_refresh_at_the_same_time_exits_with_a_message(landing, tmp_pat
     finally:
         holder.kill()
         holder.wait(timeout=60)
-    from orchestration import warehouse as warehouse_lock
-
     with warehouse_lock.hold(warehouse, timeout_s=0):  # the refused refresh left no lock behind
         pass
 

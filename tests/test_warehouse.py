@@ -4,10 +4,7 @@ by one writer at a time, and a missing file never taken for DuckDB's lock."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -16,6 +13,7 @@ from filelock import FileLock, Timeout
 
 from orchestration import settings, warehouse
 from orchestration.defs.resources import Warehouse, build_resources
+from tests.conftest import hold_refresh_lock_elsewhere
 
 
 @pytest.fixture(autouse=True)
@@ -109,28 +107,10 @@ def test_the_resource_gives_dbt_the_absolute_warehouse_path(tmp_path, monkeypatc
     assert dict(os.environ) == environ_before
 
 
-_HOLDER = """
-import sys, time
-from orchestration import warehouse
-with warehouse.hold(sys.argv[1], timeout_s=0):
-    print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-def _hold_in_another_process(path: Path, seconds: float) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(path), str(seconds)],
-        stdout=subprocess.PIPE, text=True, cwd=settings.PROJECT_ROOT,
-    )  # fmt: skip
-    assert proc.stdout.readline().strip() == "held"
-    return proc
-
-
 @pytest.mark.e2e
 def test_a_run_waits_for_another_process_and_a_cli_refresh_is_refused(tmp_path):
     path = tmp_path / "wh.duckdb"
-    holder = _hold_in_another_process(path, 3)
+    holder = hold_refresh_lock_elsewhere(path, 3)
     try:
         with pytest.raises(warehouse.WarehouseBusy, match="another refresh of .* is running"):
             with warehouse.hold(path, timeout_s=0):  # the CLI: refused at once
@@ -150,7 +130,7 @@ def test_a_run_waits_for_another_process_and_a_cli_refresh_is_refused(tmp_path):
 @pytest.mark.e2e
 def test_a_run_gives_up_after_its_lock_timeout(tmp_path):
     path = tmp_path / "wh.duckdb"
-    holder = _hold_in_another_process(path, 30)
+    holder = hold_refresh_lock_elsewhere(path, 30)
     try:
 
         @dg.asset
