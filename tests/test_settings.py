@@ -21,9 +21,9 @@ def test_defaults_without_any_variable():
     )
     assert config.dbt_target == "duckdb" and not config.spark_target
     assert config.duckdb_spill_dir is None
-    # a quarter of the machine's memory, at most 2.5 GiB
+    # a quarter of the machine's memory, at most 2 GiB
     limit = int(config.duckdb_memory_limit.removesuffix("MB"))
-    assert 0 < limit <= 2560
+    assert 0 < limit <= 2048
 
 
 def test_every_variable_is_read_and_relative_paths_become_absolute(tmp_path, monkeypatch):
