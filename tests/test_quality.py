@@ -259,6 +259,33 @@ def test_one_broken_row_fails_exactly_its_expectation(warehouse, mart):
     assert " [error: " in row["failed_expectations"]
 
 
+def test_a_failed_expectation_lists_its_unexpected_rows_by_key(warehouse):
+    """The suites run in GX's BASIC format; a failed row-level expectation is run again to name
+    the offending rows by the mart's key columns (stored with the run's results)."""
+    widget = WIDGETS_BY_MART["mart_revenue_daily"]
+    sql(warehouse, "update marts.mart_revenue_daily set won_value_usd = -100 where date = '2026-04-01'")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        broken = con.execute(
+            "select organization_id, date, referral_kind from marts.mart_revenue_daily "
+            "where date = '2026-04-01' order by all"
+        ).fetchall()
+    assert broken  # the fixture has revenue on that day
+    (result,) = validate_and_write(warehouse, widgets=[widget]).results
+    [failed] = result.failed
+    assert failed.unexpected.startswith(f"{len(broken)} of ")
+    listed = sorted(
+        (row["organization_id"], str(row["date"])[:10], row["referral_kind"])
+        for row in failed.sample
+    )
+    assert listed == [(org, day.isoformat(), kind) for org, day, kind in broken]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(stored,)] = con.execute(
+            "select failed_expectations from quality.gx_validation_results "
+            "where mart = 'mart_revenue_daily'"
+        ).fetchall()
+    assert json.loads(stored)[0]["sample"] == failed.sample
+
+
 def test_a_missing_mart_fails_its_widget_only(warehouse):
     sql(warehouse, "drop table marts.mart_win_time_distribution")
     widgets = [WIDGETS_BY_MART["mart_win_time_distribution"], WIDGETS_BY_MART["mart_revenue_daily"]]

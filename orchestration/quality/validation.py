@@ -30,8 +30,12 @@ from orchestration.quality.widgets import WIDGETS, Widget
 
 # GX severities → the levels of marts.md's data-refresh details.
 LEVELS = {"critical": "error", "warning": "warning", "info": "info"}
-# Unexpected rows listed per failed expectation (GX's SUMMARY format caps them at 20).
-RESULT_FORMAT = "SUMMARY"
+# Every suite runs in GX's BASIC format (observed values, unexpected counts and values); only the
+# expectations that failed run again in SUMMARY format, which lists up to 20 unexpected rows by
+# their key columns. SUMMARY for all ~400 expectations cost ~1 s more per refresh (3.6 against
+# 2.6 s at 1M), spent on the passing ones.
+RESULT_FORMAT = "BASIC"
+SAMPLE_RESULT_FORMAT = "SUMMARY"
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -219,21 +223,55 @@ def _validate(context, datasource, widget, batch, result: SuiteResult, run_id, p
     outcome = definition.run(
         batch_parameters={"dataframe": batch},
         expectation_parameters=parameters,
-        result_format={
-            "result_format": RESULT_FORMAT,
-            "unexpected_index_column_names": list(widget.grain),
-        },
+        result_format={"result_format": RESULT_FORMAT},
         run_id=run_id,
     )
     result.statistics = dict(outcome.statistics)
-    result.failed = [_failed(r, len(batch)) for r in outcome.results if not r.success]
+    failures = [r for r in outcome.results if not r.success]
+    samples = _unexpected_rows(batch_definition, batch, widget, failures, parameters)
+    result.failed = [
+        _failed(r, len(batch), samples.get(_expectation_key(r))) for r in failures
+    ]
     result.result_json = outcome.to_json_dict()
     # The key GX stored the result under (its Data Docs page): the one key this run added.
     stored = set(context.validation_results_store.list_keys()) - known_keys
     return stored.pop() if len(stored) == 1 else None
 
 
-def _failed(validation_result, row_count: int) -> FailedExpectation:
+def _expectation_key(validation_result) -> str:
+    config = validation_result.expectation_config
+    return json.dumps([config.type, config.kwargs], sort_keys=True, default=str)
+
+
+def _unexpected_rows(batch_definition, batch, widget, failures, parameters) -> dict[str, list]:
+    """The failed expectations' unexpected rows by the mart's key columns (up to 20 each), from
+    a second, unstored run of just those expectations in SUMMARY format."""
+    import great_expectations as gx
+
+    rerun = [r.expectation_config for r in failures if "unexpected_count" in (r.result or {})]
+    if not rerun:
+        return {}
+    suite = gx.ExpectationSuite(name=f"{widget.mart}_unexpected_rows")
+    for config in rerun:
+        suite.add_expectation_configuration(config)
+    try:
+        outcome = batch_definition.get_batch(batch_parameters={"dataframe": batch}).validate(
+            suite,
+            result_format={
+                "result_format": SAMPLE_RESULT_FORMAT,
+                "unexpected_index_column_names": list(widget.grain),
+            },
+            expectation_parameters=parameters,
+        )
+    except Exception:  # the rows are an illustration; the failure itself is already recorded
+        return {}
+    return {
+        _expectation_key(r): _jsonable((r.result or {}).get("partial_unexpected_index_list") or [])
+        for r in outcome.results
+    }
+
+
+def _failed(validation_result, row_count: int, sample: list | None = None) -> FailedExpectation:
     config = validation_result.expectation_config
     kwargs = config.kwargs
     details = validation_result.result or {}
@@ -253,7 +291,7 @@ def _failed(validation_result, row_count: int) -> FailedExpectation:
         level=LEVELS.get(str(severity), str(severity)),
         unexpected=unexpected,
         notes=config.notes if isinstance(config.notes, str) else None,
-        sample=_jsonable(details.get("partial_unexpected_index_list") or [])[:20],
+        sample=(sample or [])[:20],
     )
 
 
