@@ -142,6 +142,7 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
         return summary
 
     from orchestration.definitions import defs
+    from orchestration.defs.dbt import start_parse_ahead
     from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
 
     run_config: dict = {
@@ -155,6 +156,8 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
     if changed:
         job_name, tags = "refresh", partition_range_tags([f.snapshot_date for f in changed])
         run_config |= ONLY_CHANGED_RUN_CONFIG
+        # a new warehouse's dbt parse runs while its files are ingested (the build waits for it)
+        start_parse_ahead(settings.load().for_warehouse(warehouse))
     else:
         job_name, tags = "transform", {}
     result = defs.resolve_job_def(job_name).execute_in_process(
