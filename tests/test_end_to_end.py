@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -361,10 +362,29 @@ def test_incremental_build_guard_catches_a_relanded_file_without_full_refresh(re
         con.execute("delete from raw.full_refresh_requests")  # the bug the guard is there for
 
     assert not run_refresh(raw, warehouse, force=True).success
+    assert _last_build_failed_tests(warehouse) == ["assert_referral_versions_in_sync_with_staging"]
     assert run_refresh(raw, warehouse, full_refresh=True).success
+    # a full build rebuilds the versions from every raw record: the guard is left out of it
+    assert "assert_referral_versions_in_sync_with_staging" not in _last_build_nodes(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert rows(con, "select min(updated_at) from intermediate.int_referral_versions "
                          "where referral_id = 'R4'") == [(dt.datetime(2026, 4, 3),)]
+
+
+def _last_build_results(warehouse: Path) -> list[dict]:
+    """The results of the newest dbt build of this warehouse (its dbt artifacts folder)."""
+    folders = sorted((warehouse.parent / f"{warehouse.name}.dbt").glob("dbt_models-*"),
+                     key=lambda p: p.stat().st_mtime)
+    return json.loads((folders[-1] / "run_results.json").read_text())["results"]
+
+
+def _last_build_nodes(warehouse: Path) -> set[str]:
+    return {r["unique_id"].split(".")[2] for r in _last_build_results(warehouse)}
+
+
+def _last_build_failed_tests(warehouse: Path) -> list[str]:
+    return [r["unique_id"].split(".")[2] for r in _last_build_results(warehouse)
+            if r["unique_id"].startswith("test.") and r["status"] == "fail"]
 
 
 def test_not_null_columns_names_the_column_holding_a_null(refreshed, tmp_path):

@@ -4,7 +4,9 @@
     and a first observation that still exists. It fails when a landed file was replaced or a
     back-dated snapshot arrived and the build was not run with --full-refresh.
 
-    Scope. A full build (--full-refresh) checks every raw record. An incremental build on DuckDB
+    Scope. The orchestrator leaves it out of full builds (orchestration/defs/dbt.py
+    FULL_BUILD_EXCLUDES: the versions were just rebuilt from every raw record); a full build run by
+    hand (--full-refresh) checks every raw record. An incremental build on DuckDB
     checks the referral files loaded since the previous successful build began (the time the
     orchestrator recorded in ops.dbt_build_state, orchestration/defs/dbt.py; every record when
     there is none, and always on Spark, which has no ops schema): their records must be versions

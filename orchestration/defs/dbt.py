@@ -94,6 +94,11 @@ INCREMENTAL_BUILD_EXCLUDES = (
     "resource_type:seed",
     "test_type:generic,path:seeds",
 )
+# What a full build leaves out: the guard of int_referral_versions' incremental contract compares
+# the stored versions with the raw records, and a full build has just rebuilt them from those
+# records, so it could only fail on a bug in the model's own SQL, which its dbt unit tests cover.
+# It cost ~2.2 s of the full build at 1M referrals (23.0 -> 20.8 s).
+FULL_BUILD_EXCLUDES = ("assert_referral_versions_in_sync_with_staging",)
 
 
 @dataclass(frozen=True)
@@ -163,10 +168,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     args = ["build", "--exclude-resource-type", "unit_test", "--log-level-file", "warn"]
     args += ["--target", config.dbt_target, "--vars", json.dumps(config.dbt_vars())]
     if full_refresh:
-        # The versions guard (dbt_project/tests) then checks every raw record; an incremental
-        # build's guard checks the files loaded since plan.previous_build_started_at.
+        # No versions guard (FULL_BUILD_EXCLUDES); an incremental build's guard checks the
+        # files loaded since plan.previous_build_started_at.
         context.log.info(f"full refresh: {'; '.join(full_refresh)}")
-        args.append("--full-refresh")
+        args += ["--full-refresh", "--exclude", *FULL_BUILD_EXCLUDES]
     else:
         # What an incremental build leaves out, since it cannot have changed (issue 6: each
         # dbt node costs a refresh ~25 ms, and these re-scanned every raw record each week):
