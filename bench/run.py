@@ -174,7 +174,7 @@ class Bench:
         facts["noop"] = "already up to date" in text
         if run_id:
             facts["run_id"] = run_id.group(1)
-            facts["dbt"] = dbt_timing(run_id.group(1))
+            facts["dbt"] = dbt_timing(run_id.group(1), self.warehouse)
         self.facts[key] = facts
         if facts.get("records_quarantined"):
             raise SystemExit(
@@ -281,17 +281,13 @@ class Bench:
         return rows
 
 
-def dbt_timing(run_id: str) -> dict:
-    """dbt's own timing of the build a refresh ran (dagster-dbt's per-run target folder)."""
-    paths = glob.glob(
-        str(
-            PROJECT_DIR
-            / "dbt_project"
-            / "target"
-            / f"dbt_models-{run_id[:7]}-*"
-            / "run_results.json"
-        )
-    )
+def dbt_timing(run_id: str, warehouse: Path) -> dict:
+    """dbt's own timing of the build a refresh ran (its target folder, under the warehouse's
+    dbt artifacts folder)."""
+    from orchestration.settings import Settings
+
+    artifacts = Settings(warehouse=warehouse).resolved().dbt_artifacts_dir
+    paths = glob.glob(str(artifacts / f"dbt_models-{run_id[:7]}-*" / "run_results.json"))
     if not paths:
         return {}
     data = json.loads(Path(paths[0]).read_text())
