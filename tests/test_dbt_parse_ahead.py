@@ -3,15 +3,13 @@ the parse state it leaves must be one dbt accepts for that warehouse's builds, w
 the whole project."""
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from orchestration import settings
 from orchestration.defs import dbt as dbt_defs
-from orchestration.defs.dbt_project import DBT_EXECUTABLE
+from tests.conftest import run_dbt
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +20,11 @@ def _dbt_parse_log(config: settings.Settings, target: Path) -> str:
     target.mkdir(parents=True)
     kept = config.dbt_artifacts_dir / dbt_defs.PARTIAL_PARSE
     (target / dbt_defs.PARTIAL_PARSE).write_bytes(kept.read_bytes())
-    project = str(settings.DBT_PROJECT_DIR)
-    done = subprocess.run(
-        [DBT_EXECUTABLE, "--debug", "parse", "--target", config.dbt_target,
-         "--vars", json.dumps(config.dbt_vars())],
-        cwd=project, capture_output=True, text=True, timeout=300,
-        env=os.environ | {"DBT_PROJECT_DIR": project, "DBT_PROFILES_DIR": project,
-                          "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
-                          "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )  # fmt: skip
+    done = run_dbt(
+        ["parse", "--debug", "--target", config.dbt_target, "--vars", json.dumps(config.dbt_vars())],
+        config.warehouse,
+        target,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
 

@@ -373,8 +373,10 @@ def test_incremental_build_guard_catches_a_relanded_file_without_full_refresh(re
 
 def _last_build_results(warehouse: Path) -> list[dict]:
     """The results of the newest dbt build of this warehouse (its dbt artifacts folder)."""
-    folders = sorted((warehouse.parent / f"{warehouse.name}.dbt").glob("dbt_models-*"),
-                     key=lambda p: p.stat().st_mtime)
+    from orchestration import settings
+
+    artifacts = settings.load().for_warehouse(warehouse).dbt_artifacts_dir
+    folders = sorted(artifacts.glob("dbt_models-*"), key=lambda p: p.stat().st_mtime)
     return json.loads((folders[-1] / "run_results.json").read_text())["results"]
 
 
