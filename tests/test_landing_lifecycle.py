@@ -19,7 +19,7 @@ OLD = "referrals/2019-06-03.jsonl"
 
 
 def land(raw):
-    # a snapshot from 2019 (before the first daily partition) with a referral of its own
+    # a snapshot from 2019 (before the first partition) with a referral of its own
     write_jsonl(raw / OLD, [inbound(
         "OLD", createdDateTime="2019-06-01T00:00:00Z", updatedDateTime="2019-06-01T00:00:00Z",
         status="New", substatus="Received")])  # fmt: skip

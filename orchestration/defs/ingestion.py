@@ -1,6 +1,6 @@
 """Ingest assets: landing-zone files → the warehouse's `raw` schema, one asset per source.
 
-Partitioned by snapshot date. Each run loads the files of its partitions (all of them for a
+Partitioned by the week of the snapshot date (partitions.py). Each run loads the files of its partitions (all of them for a
 backfill; only new or changed ones when `only_changed` is set, as the CLI, schedule and sensor
 do). Bad records go to raw.quarantine and never fail the run; an unreadable file is reported in
 the metadata and raw.ingested_files, and the other files still load.
@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration import settings
-from orchestration.defs.partitions import partition_key_of, snapshot_partitions
+from orchestration.defs.partitions import partition_key_of, snapshot_partitions, split_waiting
 from orchestration.defs.resources import LandingZone
 from orchestration.ingestion import landing, loader
 from orchestration.stage_metrics import measure
@@ -36,8 +36,10 @@ def _ingest(
         if warning.startswith(f"{source}/"):
             context.log.warning(warning)
     keys = set(context.partition_keys)
+    # a week's partition can hold files dated after tomorrow: those wait (partitions.py)
+    snapshots, _ = split_waiting(found.files)
     files = [
-        f for f in found.files if f.source == source and partition_key_of(f.snapshot_date) in keys
+        f for f in snapshots if f.source == source and partition_key_of(f.snapshot_date) in keys
     ]
     with measure(f"ingest_{source}") as metrics, warehouse.get_connection() as con:
         settings.configure_duckdb(con)
