@@ -84,7 +84,12 @@ PARALLEL_FILES = 2
 # writes their rows once, where a commit per file writes them to the WAL and again at the next
 # checkpoint (measured at 1M referrals). A chunk that meets any problem is rolled back and its
 # files loaded again one transaction each, so every file stays its own error boundary.
-CHUNK_BYTES = 256 * 1024 * 1024
+# Many small chunks leave many part-filled row groups, which DuckDB rewrites at the next
+# checkpoint: with 256 MiB chunks (4 weekly files at 1M referrals) closing the connection after
+# ingestion took 1.5 s and rewrote a third of the data; with 1 GiB, 0.1 s, and the load itself
+# was ~1 s faster (a transaction's rows go to disk as they fill row groups, so memory stays
+# bounded: peak RSS 941 against 914 MB).
+CHUNK_BYTES = 1024 * 1024 * 1024
 CHUNK_FILES = 16
 
 
