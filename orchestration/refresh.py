@@ -19,6 +19,7 @@ import duckdb
 from orchestration import settings
 from orchestration import warehouse as warehouse_file
 from orchestration.code_fingerprint import code_fingerprint as fingerprint_of
+from orchestration.dbt_parse_state import start_parse_ahead
 from orchestration.ingestion import landing, loader
 from orchestration.ingestion.schema import ensure_raw_schema
 from orchestration.quality.refresh_summary import RefreshDetails, refresh_details
@@ -141,8 +142,11 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
         summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
         return summary
 
+    if changed:
+        # a new warehouse's dbt parse runs while the code location is imported and its files are
+        # ingested (the build waits for it)
+        start_parse_ahead(settings.load().for_warehouse(warehouse))
     from orchestration.definitions import defs
-    from orchestration.defs.dbt import start_parse_ahead
     from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
 
     run_config: dict = {
@@ -156,8 +160,6 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
     if changed:
         job_name, tags = "refresh", partition_range_tags([f.snapshot_date for f in changed])
         run_config |= ONLY_CHANGED_RUN_CONFIG
-        # a new warehouse's dbt parse runs while its files are ingested (the build waits for it)
-        start_parse_ahead(settings.load().for_warehouse(warehouse))
     else:
         job_name, tags = "transform", {}
     result = defs.resolve_job_def(job_name).execute_in_process(

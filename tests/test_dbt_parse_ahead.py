@@ -1,4 +1,4 @@
-"""A new warehouse's dbt parse runs beside ingestion (orchestration/defs/dbt.py start_parse_ahead):
+"""A new warehouse's dbt parse runs beside ingestion (orchestration/dbt_parse_state.py):
 the parse state it leaves must be one dbt accepts for that warehouse's builds, without re-parsing
 the whole project."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestration import dbt_parse_state as dbt_defs
 from orchestration import settings
-from orchestration.defs import dbt as dbt_defs
 from tests.conftest import run_dbt
 
 pytestmark = pytest.mark.e2e

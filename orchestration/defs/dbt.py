@@ -12,9 +12,6 @@ retries the full refresh.
 import datetime as dt
 import importlib
 import json
-import os
-import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -32,9 +29,9 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
+from orchestration import dbt_parse_state as parse_state
 from orchestration import settings
 from orchestration.defs.dbt_project import (
-    DBT_EXECUTABLE,
     dbt_code_fingerprint,
     dbt_project,
     ensure_manifest,
@@ -189,8 +186,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     target_path = artifacts / (
         f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     )
-    finish_parse_ahead(config)
-    _seed_partial_parse(artifacts, target_path)
+    parse_state.finish_parse_ahead(config)
+    parse_state.seed_partial_parse(artifacts, target_path)
     invocation = dbt.cli(args, context=context, target_path=target_path)
     # This process only relays dbt's events while dbt runs: meanwhile, import Great Expectations
     # (~2 s) for the validation step that follows (Python's import lock makes that step wait for
@@ -214,95 +211,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from _with_row_counts(
             context, warehouse, events, metrics.as_metadata(), invocation.target_path, config
         )
-    _keep_partial_parse(invocation.target_path, artifacts)
+    parse_state.keep_partial_parse(invocation.target_path, artifacts)
     if not context.is_subset:
         # Only a build of every model makes all incremental tables follow the current code and
         # the re-landed files; a partial one (a few assets picked in the UI) keeps the flags.
         _record_build(warehouse, code, started_at)
-
-
-PARTIAL_PARSE = "partial_parse.msgpack"
-NICE = shutil.which("nice")
-_PARSE_AHEAD_PREFIX = "parse-ahead-"
-# warehouse path -> the `dbt parse` started for it and the folder it writes (this process's runs)
-_parses_ahead: dict[Path, tuple[subprocess.Popen, Path]] = {}
-
-
-def start_parse_ahead(config: settings.Settings) -> bool:
-    """Parse the dbt project for a warehouse that has no parse state yet, in the background.
-
-    dbt re-parses the whole project when its profile or --vars differ from the saved parse
-    state's, and they name the warehouse: a new warehouse's first build spent ~3 s more in
-    `dbt parse` (6 s against 3 s at 1M referrals). The refresh CLI starts this before its job,
-    so the parse runs beside ingestion; the build then starts from its state
-    (finish_parse_ahead). `dbt parse` does not open the warehouse. Returns whether it started."""
-    artifacts = config.dbt_artifacts_dir
-    if (artifacts / PARTIAL_PARSE).is_file() or config.warehouse in _parses_ahead:
-        return False
-    artifacts.mkdir(parents=True, exist_ok=True)
-    for stale in artifacts.glob(f"{_PARSE_AHEAD_PREFIX}*"):  # from a refresh killed meanwhile
-        shutil.rmtree(stale, ignore_errors=True)
-    target = artifacts / f"{_PARSE_AHEAD_PREFIX}{os.getpid()}"
-    project_dir = str(Path(dbt_project.project_dir).resolve())
-    env = os.environ | {
-        "DBT_PROJECT_DIR": project_dir,
-        "DBT_PROFILES_DIR": project_dir,
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(target),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    args = ["parse", "--quiet", "--target", config.dbt_target, "--vars", json.dumps(config.dbt_vars())]
-    # At the lowest CPU priority: ingestion, CPU-bound on every core, keeps them; the parse runs
-    # on what ingestion leaves idle (its Python reading and commits) and has mostly finished
-    # when the build starts. At normal priority it slowed ingestion by about its own length.
-    nice = [NICE, "-n", "19"] if NICE else []
-    process = subprocess.Popen(
-        [*nice, DBT_EXECUTABLE, *args],
-        cwd=project_dir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _parses_ahead[config.warehouse] = (process, target)
-    return True
-
-
-def finish_parse_ahead(config: settings.Settings, timeout_s: float = 120.0) -> None:
-    """Wait for this warehouse's parse ahead, if one was started, and keep its parse state for
-    the build (a failed parse is dropped: the build parses, and reports, by itself)."""
-    started = _parses_ahead.pop(config.warehouse, None)
-    if started is None:
-        return
-    process, target = started
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.returncode == 0:
-        _keep_partial_parse(target, config.dbt_artifacts_dir)
-    shutil.rmtree(target, ignore_errors=True)
-
-
-def _seed_partial_parse(artifacts: Path, invocation_target: Path) -> None:
-    """dbt parses only what changed when the target folder holds the parse state of an earlier
-    parse with the same profile and --vars: this warehouse's last build left it in `artifacts`.
-    (Without one, dagster-dbt seeds the project's own, from the manifest parse.)"""
-    kept = artifacts / PARTIAL_PARSE
-    if kept.is_file():
-        invocation_target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept, invocation_target / PARTIAL_PARSE)
-
-
-def _keep_partial_parse(invocation_target: Path, artifacts: Path) -> None:
-    """Keep this build's parse state for the warehouse's next build (atomic replace): a full
-    parse costs ~3 s per build."""
-    built = invocation_target / PARTIAL_PARSE
-    kept = artifacts / PARTIAL_PARSE
-    if built.is_file():
-        partial = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-        shutil.copyfile(built, partial)
-        os.replace(partial, kept)
 
 
 def _with_row_counts(

@@ -6,7 +6,6 @@ project is newer than it, so the UI, the CLI and the tests always load the curre
 
 from __future__ import annotations
 
-import sys
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -16,15 +15,9 @@ from packaging import version
 
 from orchestration import settings
 from orchestration.code_fingerprint import code_fingerprint
+from orchestration.dbt_parse_state import DBT_EXECUTABLE
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR)
-# The dbt installed beside this interpreter, whether or not the venv is activated. Where the venv
-# has it, `referral-insights-dbt` (orchestration/dbt_cli.py): the same dbt, but on the Spark
-# target (issue 7) it keeps the profile's ANSI mode on, which dbt-spark alone would switch off.
-_BIN = Path(sys.executable).parent
-DBT_EXECUTABLE = str(
-    _BIN / "referral-insights-dbt" if (_BIN / "referral-insights-dbt").exists() else _BIN / "dbt"
-)
 
 
 
