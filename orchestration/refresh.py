@@ -12,8 +12,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import duckdb
 
 from orchestration import settings
@@ -23,6 +23,9 @@ from orchestration.dbt_parse_state import start_parse_ahead
 from orchestration.ingestion import landing, loader
 from orchestration.ingestion.schema import ensure_raw_schema
 from orchestration.quality.refresh_summary import RefreshDetails, refresh_details
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ lock_path = warehouse_file.lock_path
 
 
 def _instance() -> dg.DagsterInstance:
+    # Dagster is imported only when a job runs: a refresh with nothing new never needs it
+    # (its import is most of that refresh's ~1 s).
+    import dagster as dg
+
     # With DAGSTER_HOME set (make sets it) CLI runs show up in the UI's run history.
     return (
         dg.DagsterInstance.get()
@@ -124,11 +131,10 @@ def _request_full_refresh(warehouse: Path) -> None:
 
 
 def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> RefreshSummary:
-    from orchestration.defs.partitions import partitioned_files
 
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     found = landing.discover(raw_dir)
-    files = partitioned_files(found.files, log)
+    files = landing.partitioned_files(found.files, log)
     landed_names = {f.file_name for f in found.files}
     waiting = sorted(f.file_name for f in found.files if f not in files)
     with _connect_when_free(warehouse) as con:

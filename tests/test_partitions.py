@@ -12,13 +12,9 @@ import pytest
 
 from orchestration.defs.ingestion import IngestConfig, ingest_solutions
 from orchestration.defs.jobs import partition_range_tags
-from orchestration.defs.partitions import (
-    FIRST_PARTITION,
-    latest_snapshot_date,
-    partition_key_of,
-    snapshot_partitions,
-)
+from orchestration.defs.partitions import FIRST_PARTITION, partition_key_of, snapshot_partitions
 from orchestration.defs.resources import LandingZone, Warehouse
+from orchestration.ingestion.landing import latest_snapshot_date
 from tests.conftest import solution, write_jsonl
 
 

@@ -22,9 +22,8 @@ from orchestration.defs.jobs import (
     refresh_request,
     transform_job,
 )
-from orchestration.defs.partitions import partitioned_files
 from orchestration.defs.resources import LandingZone
-from orchestration.ingestion.landing import discover
+from orchestration.ingestion.landing import discover, partitioned_files
 
 
 @dg.schedule(

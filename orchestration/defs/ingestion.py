@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration import settings
-from orchestration.defs.partitions import partition_key_of, snapshot_partitions, split_waiting
+from orchestration.defs.partitions import partition_key_of, snapshot_partitions
 from orchestration.defs.resources import LandingZone
 from orchestration.ingestion import landing, loader
 from orchestration.stage_metrics import measure
@@ -36,8 +36,8 @@ def _ingest(
         if warning.startswith(f"{source}/"):
             context.log.warning(warning)
     keys = set(context.partition_keys)
-    # a week's partition can hold files dated after tomorrow: those wait (partitions.py)
-    snapshots, _ = split_waiting(found.files)
+    # a week's partition can hold files dated after tomorrow: those wait
+    snapshots, _ = landing.split_waiting(found.files)
     files = [
         f for f in snapshots if f.source == source and partition_key_of(f.snapshot_date) in keys
     ]

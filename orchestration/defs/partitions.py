@@ -10,14 +10,13 @@ per source; snapshots land weekly or daily, and reloading a week's files is chea
 Snapshot dates have no lower bound (raw-contract.md section 4), but a partition set must start
 somewhere: the first partition (the week of FIRST_PARTITION) also stands for every earlier
 snapshot date (a backfill of it loads them all). A snapshot dated after tomorrow (UTC) is not
-loaded yet, even when its week is a partition: it is waiting, and every refresh summary lists it.
+loaded yet, even when its week is a partition: it is waiting (ingestion/landing.py
+split_waiting), and every refresh summary lists it.
 """
 
 import datetime as dt
 
 import dagster as dg
-
-from orchestration.ingestion.landing import LandedFile
 
 FIRST_PARTITION = dt.date(2019, 12, 30)  # a Monday
 
@@ -33,25 +32,3 @@ def partition_key_of(snapshot_date: dt.date) -> str:
     partition belong to the first."""
     day = max(snapshot_date, FIRST_PARTITION)
     return (day - dt.timedelta(days=day.weekday())).isoformat()
-
-
-def latest_snapshot_date(today: dt.date | None = None) -> dt.date:
-    """The latest date that is a snapshot today: tomorrow, UTC (raw-contract.md section 4)."""
-    return (today or dt.datetime.now(dt.UTC).date()) + dt.timedelta(days=1)
-
-
-def split_waiting(files: list[LandedFile]) -> tuple[list[LandedFile], list[LandedFile]]:
-    """(snapshots, waiting): files dated up to tomorrow UTC, and those dated later."""
-    latest = latest_snapshot_date()
-    return (
-        [f for f in files if f.snapshot_date <= latest],
-        [f for f in files if f.snapshot_date > latest],
-    )
-
-
-def partitioned_files(files: list[LandedFile], log) -> list[LandedFile]:
-    """Files whose snapshot date is a snapshot today; the waiting ones are logged."""
-    kept, waiting = split_waiting(files)
-    for f in waiting:
-        log.warning(f"{f.file_name}: dated after tomorrow (UTC), waiting until its date comes")
-    return kept

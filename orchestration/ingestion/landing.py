@@ -101,3 +101,30 @@ def discover(raw_dir: Path) -> Landing:
                 )
             )
     return Landing(files, warnings)
+
+
+# Snapshot dates have no lower bound, but one after tomorrow (UTC) is not a snapshot yet: such a
+# file waits (raw-contract.md section 4). Free of Dagster, so a refresh with nothing new never
+# imports it.
+
+
+def latest_snapshot_date(today: dt.date | None = None) -> dt.date:
+    """The latest date that is a snapshot today: tomorrow, UTC (raw-contract.md section 4)."""
+    return (today or dt.datetime.now(dt.UTC).date()) + dt.timedelta(days=1)
+
+
+def split_waiting(files: list[LandedFile]) -> tuple[list[LandedFile], list[LandedFile]]:
+    """(snapshots, waiting): files dated up to tomorrow UTC, and those dated later."""
+    latest = latest_snapshot_date()
+    return (
+        [f for f in files if f.snapshot_date <= latest],
+        [f for f in files if f.snapshot_date > latest],
+    )
+
+
+def partitioned_files(files: list[LandedFile], log) -> list[LandedFile]:
+    """Files whose snapshot date is a snapshot today; the waiting ones are logged."""
+    kept, waiting = split_waiting(files)
+    for f in waiting:
+        log.warning(f"{f.file_name}: dated after tomorrow (UTC), waiting until its date comes")
+    return kept
