@@ -42,7 +42,8 @@ def start_parse_ahead(config: settings.Settings) -> bool:
     state's, and they name the warehouse: a new warehouse's first build spent ~3 s more in
     `dbt parse` (6 s against 3 s at 1M referrals). The refresh CLI starts this before it imports
     the code location (~3 s on one core) and runs its job, so the parse runs beside both; the
-    build then starts from its state (finish_parse_ahead). `dbt parse` does not open the warehouse. Returns whether it started."""
+    build then starts from its state (finish_parse_ahead). `dbt parse` does not open the
+    warehouse. Returns whether it started."""
     artifacts = config.dbt_artifacts_dir
     if (artifacts / PARTIAL_PARSE).is_file() or config.warehouse in _parses_ahead:
         return False

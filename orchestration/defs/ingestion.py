@@ -1,9 +1,10 @@
 """Ingest assets: landing-zone files → the warehouse's `raw` schema, one asset per source.
 
-Partitioned by the week of the snapshot date (partitions.py). Each run loads the files of its partitions (all of them for a
-backfill; only new or changed ones when `only_changed` is set, as the CLI, schedule and sensor
-do). Bad records go to raw.quarantine and never fail the run; an unreadable file is reported in
-the metadata and raw.ingested_files, and the other files still load.
+Partitioned by the week of the snapshot date (partitions.py). Each run loads the files of its
+partitions (all of them for a backfill; only new or changed ones when `only_changed` is set, as
+the CLI, schedule and sensor do). Bad records go to raw.quarantine and never fail the run; an
+unreadable file is reported in the metadata and raw.ingested_files, and the other files still
+load.
 """
 
 
