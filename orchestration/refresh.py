@@ -131,7 +131,6 @@ def _request_full_refresh(warehouse: Path) -> None:
 
 
 def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> RefreshSummary:
-
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     found = landing.discover(raw_dir)
     files = landing.partitioned_files(found.files, log)

@@ -31,11 +31,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration import dbt_parse_state as parse_state
 from orchestration import settings
-from orchestration.defs.dbt_project import (
-    dbt_code_fingerprint,
-    dbt_project,
-    ensure_manifest,
-)
+from orchestration.defs.dbt_project import dbt_code_fingerprint, dbt_project, ensure_manifest
 from orchestration.faults import pause_point
 from orchestration.ingestion.schema import ensure_raw_schema
 from orchestration.operations.dbt_metadata import column_metadata

@@ -11,7 +11,8 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from orchestration import settings, warehouse
-from orchestration.defs.dbt_project import DBT_EXECUTABLE, LocalDbtCliResource, dbt_project
+from orchestration.dbt_parse_state import DBT_EXECUTABLE
+from orchestration.defs.dbt_project import LocalDbtCliResource, dbt_project
 
 
 class LandingZone(dg.ConfigurableResource):
