@@ -21,6 +21,7 @@ Usage: the same arguments as `dbt`, e.g. `referral-insights-dbt build --target s
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 ANSI_KEY = "spark.sql.ansi.enabled"
@@ -65,11 +66,23 @@ def honour_profile_ansi_mode() -> bool:
     return True
 
 
-def main() -> None:
+def run(args: list[str]) -> None:
+    """dbt's command line on `args` (exits, as dbt does)."""
     honour_profile_ansi_mode()
     from dbt.cli.main import cli
 
-    cli(with_project_vars(sys.argv[1:]))
+    # named after the command that was run (also when a started process runs it: dbt_prestart)
+    cli.main(with_project_vars(args), prog_name=os.path.basename(sys.argv[0]))
+
+
+def main() -> None:
+    from orchestration import dbt_prestart
+
+    # a build the refresh CLI started a dbt process for runs there (dbt_prestart.py)
+    code = dbt_prestart.relay(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":

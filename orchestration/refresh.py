@@ -8,6 +8,7 @@ nothing new landed) and summarises what happened from the warehouse's bookkeepin
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from orchestration import settings
+from orchestration import dbt_prestart, settings
 from orchestration import warehouse as warehouse_file
 from orchestration.code_fingerprint import code_fingerprint as fingerprint_of
 from orchestration.dbt_parse_state import start_parse_ahead
@@ -147,29 +148,19 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
         summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
         return summary
 
+    config = settings.load().for_warehouse(warehouse)
     if changed:
         # a new warehouse's dbt parse runs while the code location is imported and its files are
         # ingested (the build waits for it)
-        start_parse_ahead(settings.load().for_warehouse(warehouse))
-    from orchestration.definitions import defs
-    from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
-
-    run_config: dict = {
-        "loggers": {"console": {"config": {"log_level": log_level}}},
-        # this refresh's paths, as resource config (the environment is never written)
-        "resources": {
-            "warehouse": {"config": {"database": str(warehouse)}},
-            "landing_zone": {"config": {"raw_dir": str(raw_dir)}},
-        },
-    }
-    if changed:
-        job_name, tags = "refresh", partition_range_tags([f.snapshot_date for f in changed])
-        run_config |= ONLY_CHANGED_RUN_CONFIG
-    else:
-        job_name, tags = "transform", {}
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        run_config=run_config, tags=tags, instance=_instance(), raise_on_error=False
-    )
+        start_parse_ahead(config)
+    # and the build's dbt process imports dbt meanwhile (started after the parse ahead, which is
+    # no build and must not find it)
+    dbt_prestart.start()
+    job_name = "refresh" if changed else "transform"
+    try:
+        result = _execute_job(job_name, raw_dir, warehouse, log_level, changed)
+    finally:
+        dbt_prestart.stop()
     summary = RefreshSummary(
         result.success, result.run_id, job_name, warnings=found.warnings, waiting_files=waiting
     )
@@ -180,6 +171,34 @@ def _run(raw_dir: Path, warehouse: Path, log_level: str, force: bool) -> Refresh
     _summarise_ingestion(summary, warehouse, started, landed_names)
     summary.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return summary
+
+
+def _execute_job(job_name: str, raw_dir: Path, warehouse: Path, log_level: str, changed: list):
+    """The refresh job over the changed files' partitions, or the transform job when nothing
+    landed: in this process, with this refresh's paths."""
+    from orchestration.definitions import defs
+    from orchestration.defs.jobs import ONLY_CHANGED_RUN_CONFIG, partition_range_tags
+
+    # The ~320k objects of the imported code location live as long as the process: keep them
+    # out of the cyclic garbage collector's full passes, which the run's allocations (Dagster's
+    # events, GX's expectation objects) trigger often. 1% incremental refresh at 1M: 1.6 s of
+    # collection, 0.4 s less frozen.
+    gc.freeze()
+    run_config: dict = {
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+        # this refresh's paths, as resource config (the environment is never written)
+        "resources": {
+            "warehouse": {"config": {"database": str(warehouse)}},
+            "landing_zone": {"config": {"raw_dir": str(raw_dir)}},
+        },
+    }
+    tags = {}
+    if changed:
+        tags = partition_range_tags([f.snapshot_date for f in changed])
+        run_config |= ONLY_CHANGED_RUN_CONFIG
+    return defs.resolve_job_def(job_name).execute_in_process(
+        run_config=run_config, tags=tags, instance=_instance(), raise_on_error=False
+    )
 
 
 # What a refresh's output depends on besides the landed files: the code that builds it.

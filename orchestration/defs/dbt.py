@@ -30,7 +30,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from orchestration import dbt_parse_state as parse_state
-from orchestration import settings
+from orchestration import dbt_prestart, settings
 from orchestration.defs.dbt_project import dbt_code_fingerprint, dbt_project, ensure_manifest
 from orchestration.faults import pause_point
 from orchestration.ingestion.schema import ensure_raw_schema
@@ -199,6 +199,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             for event in invocation.stream():
                 events.append(event)
                 pause_point("dbt")  # dbt is running: some models built, others not yet
+            # the dbt process the refresh CLI started, if the build ran there: reaped here, its
+            # CPU time and memory count in this stage as those of dbt's own process would
+            dbt_prestart.stop()
     finally:
         if config.dbt_target == "spark":
             # Local Spark session (issue 7): quality, publish and the dashboard read the marts
