@@ -15,6 +15,9 @@ which is how Spark/DuckDB divergences get caught. This entry point restores the 
 asked for and then runs `dbt` exactly as the `dbt` executable does; on DuckDB (or without
 dbt-spark installed) it is plain dbt.
 
+A `build` run while the refresh CLI has a dbt process started ahead for it runs in that process
+(orchestration/dbt_prestart.py); everything else runs here.
+
 Usage: the same arguments as `dbt`, e.g. `referral-insights-dbt build --target spark`.
 """
 
