@@ -35,9 +35,9 @@ ENV = "REFERRAL_INSIGHTS_DBT_PRESTARTED"
 RELAYED_COMMANDS = ("build",)
 SOCKET_NAME = "prestarted-dbt.sock"
 IDLE_TIMEOUT_S = 1800.0
+"""A started process nobody asked for exits after this long (or when its parent does)."""
 ACCEPT_TIMEOUT_S = 60.0
 """How long a command waits for the process to finish importing dbt before starting its own."""
-"""A started process nobody asked for exits after this long (or when its parent does)."""
 _HEADER = struct.Struct("!Q")
 
 _started: subprocess.Popen | None = None
@@ -77,10 +77,12 @@ def stop() -> None:
     path = os.environ.pop(ENV, None)
     process, _started = _started, None
     if process is not None:
-        try:
-            process.wait(timeout=0 if process.poll() is not None else 5)
-        except subprocess.TimeoutExpired:
+        if path and Path(path).exists():  # still listening: it was never handed a build
             process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
             process.wait()
     if path:
         shutil.rmtree(Path(path).parent, ignore_errors=True)
@@ -146,7 +148,8 @@ def serve(listening_fd: int, parent: int) -> int:
     """The started process: import dbt, then run the one build handed over on the listening
     socket (or exit once `parent`, the refresh, is gone)."""
     with socket.socket(fileno=listening_fd) as listener:
-        folder = Path(listener.getsockname()).parent
+        socket_path = Path(listener.getsockname())
+        folder = socket_path.parent
         atexit.register(shutil.rmtree, folder, ignore_errors=True)  # whoever goes first
         import dbt.adapters.duckdb  # noqa: F401  (the adapter the build registers)
         import dbt.cli.main  # noqa: F401  (what this process is for)
@@ -164,6 +167,7 @@ def serve(listening_fd: int, parent: int) -> int:
                 if os.getppid() != parent or time.monotonic() > deadline:
                     shutil.rmtree(folder, ignore_errors=True)
                     return 0
+    socket_path.unlink(missing_ok=True)  # one build: nobody else gets in
     connection.settimeout(None)
     connection.sendall(f"{os.getpid()}\n".encode())
     try:

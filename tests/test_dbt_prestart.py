@@ -67,7 +67,9 @@ def test_without_a_started_process_the_command_runs_dbt_itself(tmp_path, monkeyp
 def test_stop_ends_a_process_nobody_used(started):
     socket_path = Path(os.environ[dbt_prestart.ENV])
     assert socket_path.exists()
+    began = time.monotonic()
     dbt_prestart.stop()
+    assert time.monotonic() - began < 5  # ended, not waited for
     assert started.poll() is not None
     assert dbt_prestart.ENV not in os.environ
     assert not socket_path.parent.exists()
