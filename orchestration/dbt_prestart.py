@@ -96,10 +96,12 @@ def relay(args: list[str]) -> int | None:
         return None
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.settimeout(ACCEPT_TIMEOUT_S)
+    replies = client.makefile("rb")
     try:
         client.connect(path)
-        server_pid = int(_read_line(client))  # the process has accepted: it is ours now
+        server_pid = int(replies.readline())  # the process has accepted: it is ours now
     except (OSError, ValueError):
+        replies.close()
         client.close()
         return None
     client.settimeout(None)
@@ -118,39 +120,26 @@ def relay(args: list[str]) -> int | None:
     # dagster-dbt interrupts a cancelled build with SIGINT to this process: pass it on.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
-    reply = _read_line(client)
+    reply = replies.readline().decode().strip()
+    replies.close()
     client.close()
     # no exit code: the process died mid-build (killed, or out of memory)
     return int(reply) if reply.lstrip("-").isdigit() else 1
 
 
-def _read_line(sock: socket.socket) -> str:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(64)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
-
-
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("the dbt command went away before sending its request")
-        data += chunk
-    return data
-
-
 def serve(listening_fd: int, parent: int) -> int:
     """The started process: import dbt, then run the one build handed over on the listening
-    socket (or exit once `parent`, the refresh, is gone)."""
-    with socket.socket(fileno=listening_fd) as listener:
-        socket_path = Path(listener.getsockname())
-        folder = socket_path.parent
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # whoever goes first
+    socket (or exit once `parent`, the refresh, is gone). Its socket folder goes with it."""
+    listener = socket.socket(fileno=listening_fd)
+    socket_path = Path(listener.getsockname())
+    try:
+        return _serve_one_build(listener, socket_path, parent)
+    finally:
+        shutil.rmtree(socket_path.parent, ignore_errors=True)
+
+
+def _serve_one_build(listener: socket.socket, socket_path: Path, parent: int) -> int:
+    with listener:
         import dbt.adapters.duckdb  # noqa: F401  (the adapter the build registers)
         import dbt.cli.main  # noqa: F401  (what this process is for)
 
@@ -165,7 +154,6 @@ def serve(listening_fd: int, parent: int) -> int:
                 break
             except TimeoutError:
                 if os.getppid() != parent or time.monotonic() > deadline:
-                    shutil.rmtree(folder, ignore_errors=True)
                     return 0
     socket_path.unlink(missing_ok=True)  # one build: nobody else gets in
     connection.settimeout(None)
@@ -173,7 +161,7 @@ def serve(listening_fd: int, parent: int) -> int:
     try:
         header, fds, _flags, _addr = socket.recv_fds(connection, _HEADER.size, 3)
         (size,) = _HEADER.unpack(header)
-        request = json.loads(_recv_exactly(connection, size))
+        request = json.loads(connection.makefile("rb").read(size))
     except (OSError, ValueError, struct.error):
         return 1
     os.chdir(request["cwd"])
